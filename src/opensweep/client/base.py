@@ -1,0 +1,84 @@
+"""The ``Client`` protocol: the controller's verbs, and nothing else.
+
+The SDK, agent, API and CLI talk only to a Client. ``connect(url)`` (in ``client/__init__``)
+returns a :class:`~opensweep.client.local.LocalClient` for ``sqlite://``/``postgresql://`` URLs
+(the controller runs in-process) or an HTTP client for ``http(s)://`` URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from opensweep.core.model import MetricRow, Run, RunState, Sweep
+
+SweepAction = Literal["pause", "resume", "stop", "cancel"]
+
+
+@dataclass(frozen=True)
+class LogResult:
+    """The answer to a log batch: whether it was new, and whether the run must stop."""
+
+    applied: bool
+    stop_reason: str | None = None
+
+
+class Client(Protocol):
+    url: str
+
+    # sweeps
+    def create_sweep(
+        self,
+        config: Mapping[str, Any],
+        *,
+        project: str | None = None,
+        entity: str | None = None,
+        name: str | None = None,
+    ) -> Sweep: ...  # ConfigError listing every violation; nothing stored then
+    def get_sweep(self, sweep_id: str) -> Sweep: ...
+    def list_sweeps(self, project: str | None = None) -> list[Sweep]: ...
+    def set_sweep_state(self, sweep_id: str, action: SweepAction) -> Sweep: ...
+
+    # runs
+    def next_run(self, sweep_id: str, agent_id: str) -> Run | None:
+        """The next run for this agent, or None when the sweep hands out no more (done/paused)."""
+        ...
+
+    def start_run(
+        self,
+        *,
+        project: str | None = None,
+        entity: str | None = None,
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> Run: ...  # a plain tracked run outside any sweep
+    def get_run(self, run_id: str) -> Run: ...
+    def list_runs(self, sweep_id: str, *, updated_after: float | None = None) -> list[Run]: ...
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        state: RunState | None = None,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> Run:
+        """End a run: exit code 0 -> finished, else failed, unless ``state`` says otherwise
+        (a run with a pending stop request ends as ``stopped``)."""
+        ...
+
+    def log(
+        self,
+        run_id: str,
+        seq: int,
+        rows: Sequence[MetricRow],
+        summary: Mapping[str, Any] | None = None,
+    ) -> LogResult: ...
+    def heartbeat(self, agent_id: str, run_ids: Sequence[str]) -> dict[str, str]:
+        """Keep runs alive; returns run id -> stop reason for runs that must stop."""
+        ...
+
+    def history(
+        self, run_id: str, *, keys: Sequence[str] | None = None, after_step: int | None = None
+    ) -> list[MetricRow]: ...
+    def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Pure data model shared by every layer: no I/O, no clock, no global randomness."""

@@ -1,0 +1,67 @@
+"""The store interface. The SQL implementation (SQLite, PostgreSQL) lives in ``store/sql``.
+
+The store knows no algorithm: the controller hands :meth:`Store.claim_next` a ``propose``
+callback which runs inside the store's transaction, so counting runs, checking ``run_cap`` and
+grid identity, and inserting the new run are one atomic step even with many agents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
+
+
+Propose = Callable[[Sweep, Sequence[Run]], Run | None]
+
+
+class Store(Protocol):
+    url: str
+
+    # sweeps
+    def create_sweep(self, sweep: Sweep) -> None: ...
+    def get_sweep(self, sweep_id: str) -> Sweep: ...  # NotFound
+    def list_sweeps(self, project: str | None = None) -> list[Sweep]: ...
+    def update_sweep_state(
+        self, sweep_id: str, state: SweepState, *, allowed_from: Iterable[SweepState], now: float
+    ) -> Sweep: ...  # Conflict when the current state is not in allowed_from
+
+    # runs
+    def claim_next(self, sweep_id: str, propose: Propose) -> Run | None:
+        """Atomically: lock the sweep, read its runs, ``propose(sweep, runs)``, insert the result.
+
+        Returns the inserted run, or None when ``propose`` returned None.
+        """
+        ...
+
+    def create_run(self, run: Run) -> None: ...  # a plain run outside a sweep
+    def get_run(self, run_id: str) -> Run: ...  # NotFound
+    def list_runs(
+        self, sweep_id: str, *, states: Iterable[RunState] | None = None, updated_after: float | None = None
+    ) -> list[Run]: ...  # creation order
+    def update_run(self, run_id: str, changes: Mapping[str, Any]) -> Run:
+        """Change fields of a running run. Conflict if the run is already terminal."""
+        ...
+
+    def heartbeat(self, run_ids: Sequence[str], now: float) -> None: ...
+
+    # metrics
+    def append_history(
+        self, run_id: str, seq: int, rows: Sequence[MetricRow], summary: Mapping[str, Any]
+    ) -> bool:
+        """Apply one log batch once: False (and no change) when ``seq <= run.last_seq``.
+
+        The summary update is merged into the run's summary in the same transaction.
+        """
+        ...
+
+    def history(
+        self, run_id: str, *, keys: Sequence[str] | None = None, after_step: int | None = None
+    ) -> list[MetricRow]: ...
+
+    def metric_series(self, sweep_id: str, metric: str) -> dict[str, list[Any]]:
+        """run id -> the metric's values in log order, for every run of the sweep (one query)."""
+        ...
+
+    def close(self) -> None: ...
