@@ -76,6 +76,7 @@ class Run:
     state: RunState
     created_at: float
     sweep_id: str | None = None
+    updated_at: float | None = None  # set by the controller on every change; a polling cursor
     project: str | None = None
     entity: str | None = None
     agent_id: str | None = None
