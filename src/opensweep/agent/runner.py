@@ -1,0 +1,343 @@
+"""The agent: asks the controller for runs and executes them, one at a time.
+
+Function mode calls a Python function in this process (``opensweep.agent(id, function=f)``);
+command mode starts the sweep's ``program``/``command`` as a child process with W&B's macros.
+Either way the agent beats a heartbeat for the run, delivers stop requests, and reports how the
+run ended. A failing run never stops the agent; ``max_consecutive_failures`` failures in a row do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from rich.console import Console
+
+from opensweep.agent.macros import build_argv
+from opensweep.agent.process import ChildProcess
+from opensweep.client import connect
+from opensweep.client.base import Client
+from opensweep.core.model import Run, RunState, Sweep, SweepState
+from opensweep.errors import Conflict, OpenSweepError, TransportError
+
+DEFAULT_HEARTBEAT_INTERVAL = 5.0
+DEFAULT_POLL_INTERVAL = 5.0
+
+
+def default_log_dir() -> Path:
+    return Path(os.environ.get("OPENSWEEP_LOG_DIR", "opensweep-logs"))
+
+
+def run_log_path(log_dir: Path, sweep_id: str, run_id: str) -> Path:
+    """Where a command-mode run's output goes: ``<log dir>/<sweep id>/<run id>.log``."""
+    return log_dir / sweep_id / f"{run_id}.log"
+
+
+@dataclass
+class AgentOptions:
+    count: int | None = None
+    max_consecutive_failures: int = 5
+    term_timeout: float = 30.0
+    heartbeat_interval: float = field(
+        default_factory=lambda: float(
+            os.environ.get("OPENSWEEP_HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_INTERVAL)
+        )
+    )
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    log_dir: Path = field(default_factory=default_log_dir)
+    echo_output: bool = True
+
+
+@dataclass
+class AgentResult:
+    runs: list[Run] = field(default_factory=list)
+    reason: str = ""
+
+    def count(self, state: RunState) -> int:
+        return sum(1 for r in self.runs if r.state is state)
+
+
+class _Heartbeat:
+    """Beats for one run in a thread; remembers the first stop reason the controller sends."""
+
+    def __init__(self, client: Client, agent_id: str, run_id: str, interval: float) -> None:
+        self._client, self._agent_id, self._run_id = client, agent_id, run_id
+        self._interval = interval
+        self._done = threading.Event()
+        self.stop_reason: str | None = None
+        self.on_stop: Callable[[str], None] | None = None
+        self._thread = threading.Thread(target=self._loop, name="opensweep-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=self._interval + 5)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self._interval):
+            try:
+                stops = self._client.heartbeat(self._agent_id, [self._run_id])
+            except OpenSweepError:
+                continue  # the store/server is away; the controller reaps us if it lasts
+            reason = stops.get(self._run_id)
+            if reason and self.stop_reason is None:
+                self.stop_reason = reason
+                if self.on_stop is not None:
+                    self.on_stop(reason)
+
+
+class Agent:
+    def __init__(
+        self,
+        client: Client,
+        sweep_id: str,
+        *,
+        function: Callable[[], Any] | None = None,
+        options: AgentOptions | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.client = client
+        self.sweep_id = sweep_id
+        self.function = function
+        self.options = options or AgentOptions()
+        self.console = console or Console(stderr=True)
+        self.agent_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._interrupted: int | None = None  # the signal that asked us to stop
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> AgentResult:
+        result = AgentResult()
+        sweep = self.client.get_sweep(self.sweep_id)
+        failures_in_a_row = 0
+        with self._signal_handlers():
+            while True:
+                if self._interrupted is not None:
+                    result.reason = "interrupted"
+                    break
+                if self.options.count is not None and len(result.runs) >= self.options.count:
+                    result.reason = f"count {self.options.count} reached"
+                    break
+                run = self._next_run()
+                if run is None:
+                    sweep = self.client.get_sweep(self.sweep_id)
+                    if sweep.state is SweepState.PAUSED:
+                        time.sleep(self.options.poll_interval)
+                        continue
+                    result.reason = f"sweep {sweep.state.value}: no more runs"
+                    break
+                ended = self._execute(sweep, run)
+                result.runs.append(ended)
+                self._print_ended(ended)
+                if ended.state is RunState.FAILED:
+                    failures_in_a_row += 1
+                    if failures_in_a_row >= self.options.max_consecutive_failures:
+                        result.reason = (
+                            f"{failures_in_a_row} runs failed in a row "
+                            "(--max-consecutive-failures); stopping this agent"
+                        )
+                        break
+                else:
+                    failures_in_a_row = 0
+        self.console.print(f"[bold]agent done[/bold]: {result.reason}")
+        return result
+
+    def _next_run(self) -> Run | None:
+        delay = 1.0
+        while True:
+            try:
+                return self.client.next_run(self.sweep_id, self.agent_id)
+            except TransportError as exc:  # the server restarts: wait and carry on
+                self.console.print(f"[yellow]server unreachable ({exc.message}); retrying[/yellow]")
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                if self._interrupted is not None:
+                    return None
+
+    def _execute(self, sweep: Sweep, run: Run) -> Run:
+        self.console.print(f"[cyan]▶ {run.name}[/cyan] {_format_config(run.config)}")
+        if run.notes:
+            self.console.print(f"  [dim]{run.notes}[/dim]")
+        if self.function is not None:
+            from opensweep.agent.function_mode import run_function
+
+            outcome = run_function(self, run)
+        else:
+            outcome = self._run_command(sweep, run)
+        state, exit_code, error = outcome
+        try:
+            return self.client.finish_run(run.id, state=state, exit_code=exit_code, error=error)
+        except Conflict:
+            return self.client.get_run(run.id)  # already ended (e.g. reaped or finished by SDK)
+
+    # -- command mode --------------------------------------------------------------------------
+
+    def _run_command(self, sweep: Sweep, run: Run) -> tuple[RunState | None, int | None, str | None]:
+        from opensweep.core.encoding import dumps
+
+        config = sweep.config
+        log_path = run_log_path(self.options.log_dir, self.sweep_id, run.id)
+        params_file = log_path.with_suffix(".params.json")
+        params_file.parent.mkdir(parents=True, exist_ok=True)
+        params_file.write_text(dumps(dict(run.config)))
+        env = dict(os.environ)
+        env.update(
+            {
+                "OPENSWEEP_URL": self.client.url,
+                "OPENSWEEP_SWEEP_ID": self.sweep_id,
+                "OPENSWEEP_RUN_ID": run.id,
+                "OPENSWEEP_RUN_NAME": run.name,
+                "OPENSWEEP_PARAMS_FILE": str(params_file.resolve()),
+                "OPENSWEEP_AGENT_ID": self.agent_id,
+            }
+        )
+        command = config.get("command")
+        argv = build_argv(
+            list(command) if command else None,
+            dict(run.config),
+            program=config.get("program"),
+            env=env,
+            interpreter=sys.executable,
+            params_file=str(params_file.resolve()),
+        )
+        echo: IO[str] | None = sys.stdout if self.options.echo_output else None
+        try:
+            child = ChildProcess(argv, env=env, log_path=log_path, echo=echo)
+        except OSError as exc:
+            return RunState.FAILED, None, f"could not start {argv!r}: {exc}"
+        stop_reason: str | None = None
+        with _Heartbeat(self.client, self.agent_id, run.id, self.options.heartbeat_interval) as hb:
+            while child.poll() is None:
+                if self._interrupted is not None:
+                    child.send(self._interrupted)
+                    child.terminate(self.options.term_timeout)
+                elif hb.stop_reason is not None:
+                    stop_reason = hb.stop_reason
+                    child.terminate(self.options.term_timeout)
+                child.wait(timeout=0.2)
+        code = child.close()
+        if self._interrupted is not None:
+            return RunState.KILLED, code, "agent interrupted"
+        if stop_reason is not None:
+            return RunState.STOPPED, code, None
+        tail = None if code == 0 else _tail(log_path)
+        return None, code, tail
+
+    # -- signals -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _signal_handlers(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            if self._interrupted is not None or self.function is not None:
+                # second Ctrl-C, or function mode: stop right away
+                signal.default_int_handler(signum, frame)
+            self._interrupted = signum
+            self.console.print("[yellow]stopping: the current run is being terminated[/yellow]")
+
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in previous:
+            signal.signal(s, handle)
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    # -- output --------------------------------------------------------------------------------
+
+    def _print_ended(self, run: Run) -> None:
+        colour = {
+            RunState.FINISHED: "green",
+            RunState.STOPPED: "yellow",
+            RunState.FAILED: "red",
+            RunState.KILLED: "red",
+            RunState.CRASHED: "red",
+        }.get(run.state, "white")
+        metric = _metric_text(run, self._metric_name())
+        line = f"[{colour}]■ {run.name} {run.state.value}[/{colour}] {metric}"
+        if run.stop_reason and run.state is RunState.STOPPED:
+            line += f" [dim]({run.stop_reason})[/dim]"
+        self.console.print(line)
+        if run.state is RunState.FAILED and run.error:
+            last = run.error.strip().splitlines()[-1] if run.error.strip() else ""
+            self.console.print(f"  [red]{last}[/red]")
+
+    def _metric_name(self) -> str | None:
+        metric = self.client.get_sweep(self.sweep_id).config.get("metric")
+        return str(metric.get("name")) if isinstance(metric, Mapping) and metric.get("name") else None
+
+
+def _format_config(config: Mapping[str, Any], prefix: str = "") -> str:
+    parts = []
+    for k, v in config.items():
+        if isinstance(v, Mapping):
+            parts.append(_format_config(v, f"{prefix}{k}."))
+        else:
+            parts.append(f"{prefix}{k}={v:.4g}" if isinstance(v, float) else f"{prefix}{k}={v}")
+    return " ".join(parts)
+
+
+def _metric_text(run: Run, name: str | None) -> str:
+    if not name or name not in run.summary:
+        return ""
+    value = run.summary[name]
+    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+    step = run.summary.get("_step")
+    return f"{name}={shown}" + (f" (step {step})" if step is not None else "")
+
+
+def _tail(path: Path, lines: int = 30) -> str | None:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    return "\n".join(text.splitlines()[-lines:]) or None
+
+
+def run_agent(
+    sweep_id: str,
+    *,
+    function: Callable[[], Any] | None = None,
+    count: int | None = None,
+    url: str | None = None,
+    project: str | None = None,
+    entity: str | None = None,
+    options: AgentOptions | None = None,
+    client: Client | None = None,
+) -> AgentResult:
+    """Run an agent until the sweep has no more runs for it (or ``count`` runs are done)."""
+    from opensweep.core.paths import parse_sweep_path
+
+    del project, entity  # accepted for W&B compatibility; the sweep id alone names the sweep
+    path = parse_sweep_path(sweep_id)
+    opts = options or AgentOptions()
+    if count is not None:
+        opts.count = count
+    owned = client is None
+    client = client or connect(url)
+    try:
+        return Agent(client, path.sweep_id, function=function, options=opts).run()
+    finally:
+        if owned:
+            client.close()
+
+
+__all__ = ["Agent", "AgentOptions", "AgentResult", "run_agent", "run_log_path"]

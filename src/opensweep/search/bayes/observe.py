@@ -1,0 +1,98 @@
+"""History -> training targets and pending points, with W&B's ``metric.impute`` semantics.
+
+Values are in minimisation space (negated when the goal is ``maximize``).
+
+- finished (and early-stopped) run: its best value over the metric's history and summary;
+- failed/crashed/killed run, or a finished run without the metric: ``impute``
+  (``latest``: last finite history value; ``best``: best of history + summary; ``worst``: the
+  worst value any terminal run ever logged);
+- running run: a pending point, unless ``impute_while_running`` is set, then it is a training
+  point imputed the same way.
+
+Where W&B falls back to the value 0.0 (nothing to impute from) we do not: a made-up 0.0 can be
+the best loss of the sweep and would pull the search towards a failure. Such a run is imputed
+with the global worst instead, and dropped only when no run has any value at all. A metric that
+really is 0 is a value like any other (W&B treats it as missing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from opensweep.config.spec import MetricSpec
+from opensweep.core.history import Trial
+from opensweep.core.model import RunState
+
+_MEASURED = frozenset({RunState.FINISHED, RunState.STOPPED})
+
+
+@dataclass(frozen=True)
+class Observations:
+    observed: list[tuple[Trial, float]]  # (run, value in minimisation space)
+    pending: list[Trial]
+    imputed: int  # how many observed values were imputed
+
+
+def _sign(goal: str) -> float:
+    return -1.0 if goal == "maximize" else 1.0
+
+
+def _values(trial: Trial, sign: float, with_summary: bool = True) -> list[float]:
+    values = [sign * v for v in trial.finite_history]
+    if with_summary and trial.summary_metric is not None and math.isfinite(trial.summary_metric):
+        values.append(sign * trial.summary_metric)
+    return values
+
+
+def impute(strategy: str, trial: Trial, sign: float, worst: float | None) -> float | None:
+    """The imputed value of one run (minimisation space), or None when there is none."""
+    if strategy == "latest":
+        own = [sign * v for v in trial.finite_history]
+        value = own[-1] if own else None
+    elif strategy == "best":
+        values = _values(trial, sign)
+        value = min(values) if values else None
+    else:  # worst
+        value = worst
+    return value if value is not None else worst
+
+
+def global_worst(history: Sequence[Trial], sign: float) -> float | None:
+    """The worst value logged by any terminal run (W&B's ``worst``)."""
+    worst: float | None = None
+    for t in history:
+        if t.state.is_terminal:
+            values = _values(t, sign)
+            if values:
+                worst = max(values) if worst is None else max(worst, max(values))
+    return worst
+
+
+def observe(metric: MetricSpec, history: Sequence[Trial]) -> Observations:
+    sign = _sign(metric.goal)
+    worst = global_worst(history, sign)
+    observed: list[tuple[Trial, float]] = []
+    pending: list[Trial] = []
+    imputed = 0
+    for t in history:
+        if t.state is RunState.RUNNING:
+            if metric.impute_while_running != "false":
+                value = impute(metric.impute_while_running, t, sign, worst)
+                if value is not None:
+                    observed.append((t, value))
+                    imputed += 1
+                    continue
+            pending.append(t)
+            continue
+        if t.state in _MEASURED:
+            values = _values(t, sign)
+            if values:
+                observed.append((t, min(values)))
+                continue
+        value = impute(metric.impute, t, sign, worst)
+        if value is not None:
+            observed.append((t, value))
+            imputed += 1
+    return Observations(observed, pending, imputed)

@@ -1,0 +1,145 @@
+"""Store URLs, engines and error translation.
+
+SQLite: WAL so readers never block the writer, ``busy_timeout`` so concurrent writers wait
+instead of failing, ``synchronous=NORMAL`` (durable across process crashes, at most the last
+transactions lost on power failure), foreign keys on. pysqlite's own transaction handling is
+switched off so that we emit ``BEGIN IMMEDIATE`` for every write transaction: a write then takes
+the lock up front and waits for it, instead of failing with SQLITE_BUSY when a read transaction
+tries to upgrade.
+
+PostgreSQL: psycopg 3 (``postgresql+psycopg``); query options such as
+``options=-csearch_path=...`` pass through to ``psycopg.connect``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from opensweep import errors
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+_SQLITE_BEGIN = "opensweep_sqlite_begin"
+
+
+def normalize_url(url: str) -> str:
+    """The canonical form of a store URL: a bare path becomes ``sqlite:///<absolute path>``,
+    ``postgresql://`` / ``postgres://`` select the psycopg 3 driver."""
+    text = str(url).strip()
+    if not text:
+        raise errors.StoreError("empty store URL")
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    scheme, rest = text.split("://", 1)
+    base = scheme.lower().split("+", 1)[0]
+    if base == "sqlite":
+        return text
+    if base in ("postgresql", "postgres"):
+        driver = scheme.split("+", 1)[1] if "+" in scheme else "psycopg"
+        return f"postgresql+{driver}://{rest}"
+    raise errors.StoreError(
+        f"unsupported store URL scheme {scheme!r}: use sqlite:///path or postgresql://..."
+    )
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password masked, for messages."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+        return parsed.render_as_string(hide_password=True)
+    except Exception:  # unparsable: say nothing that could hold a secret
+        return "<store URL>"
+
+
+def dialect_of(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for a normalized store URL (see :func:`normalize_url`)."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise errors.StoreError(f"invalid store URL {safe_url(url)}: {exc}") from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed)
+        return sa.create_engine(
+            parsed, pool_pre_ping=True, pool_size=2, max_overflow=8, pool_recycle=1800
+        )
+    except errors.OpenSweepError:
+        raise
+    except Exception as exc:
+        raise errors.StoreError(f"cannot open store {safe_url(parsed)}: {exc}") from None
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:")
+    if not in_memory:
+        parent = Path(database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise errors.StoreError(f"cannot open SQLite store {database}: {parent} does not exist")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    if not in_memory:
+        # A pooled connection costs a file handle each; a store is used by one process at a time
+        # through a few threads, so a small pool is plenty.
+        kwargs.update(pool_size=2, max_overflow=8)
+    engine = sa.create_engine(url, **kwargs)
+    if in_memory:
+        engine.dispose()
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; plain on PostgreSQL (callers lock
+    the rows they change with ``FOR UPDATE``)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_tx(engine: Engine) -> Iterator[Connection]:
+    """A read transaction: one consistent snapshot on both back ends."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def describe_db_error(exc: BaseException, url: str) -> str:
+    """A one-line message for a driver error, without the URL's password or SQL parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return f"database error ({type(orig).__name__}) on {safe_url(url)}: {text}"
+

@@ -1,0 +1,395 @@
+"""The SQL store (SQLite and PostgreSQL) behind the :class:`~opensweep.store.base.Store` protocol.
+
+Every write is one transaction: ``BEGIN IMMEDIATE`` on SQLite (one writer at a time, waiting up to
+the busy timeout), and ``SELECT ... FOR UPDATE`` on the row being changed on PostgreSQL (the sweep
+row for :meth:`SQLStore.claim_next`, the run row for run changes). No SQLAlchemy or driver
+exception leaves this module: they become :class:`~opensweep.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+
+from opensweep import errors
+from opensweep.core import encoding
+from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
+from opensweep.store.base import Propose
+from opensweep.store.sql import codec, schema
+from opensweep.store.sql.engine import (
+    create_engine,
+    describe_db_error,
+    normalize_url,
+    read_tx,
+    write_tx,
+)
+from opensweep.store.sql.tables import history, runs, sweeps
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_DB_ERRORS = (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error)
+_IN_CHUNK = 500  # ids per IN (...) list; far below SQLite's and PostgreSQL's parameter limits
+
+# Verb used in messages for a sweep state change (W&B: "Cannot pause finished sweep.").
+_VERB = {
+    SweepState.PAUSED: "pause",
+    SweepState.RUNNING: "resume",
+    SweepState.FINISHED: "stop",
+    SweepState.CANCELED: "cancel",
+}
+
+
+def _guard(method: Callable[P, T]) -> Callable[P, T]:
+    """Translate database errors into StoreError (our own errors pass through unchanged)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except _DB_ERRORS as exc:
+            store = args[0]
+            assert isinstance(store, SQLStore)
+            raise errors.StoreError(describe_db_error(exc, store.url)) from None
+
+    return wrapper
+
+
+class SQLStore:
+    """A :class:`~opensweep.store.base.Store` on SQLite or PostgreSQL."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = normalize_url(url)
+        self._engine = engine if engine is not None else create_engine(self.url)
+        try:
+            self.dialect = self._engine.dialect.name
+            schema.ensure_schema(self._engine, self.url)
+        except _DB_ERRORS as exc:
+            self._engine.dispose()
+            raise errors.StoreError(describe_db_error(exc, self.url)) from None
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLStore({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    # ------------------------------------------------------------------ sweeps
+    @_guard
+    def create_sweep(self, sweep: Sweep) -> None:
+        row = codec.sweep_to_row(sweep)
+        with write_tx(self._engine) as conn:
+            exists = conn.execute(sa.select(sweeps.c.id).where(sweeps.c.id == sweep.id)).first()
+            if exists is not None:
+                raise errors.Conflict(
+                    f"sweep {sweep.id!r} already exists", details={"sweep_id": sweep.id}
+                )
+            conn.execute(sweeps.insert(), row)
+
+    @_guard
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        with read_tx(self._engine) as conn:
+            return self._sweep(conn, sweep_id)
+
+    @_guard
+    def list_sweeps(self, project: str | None = None) -> list[Sweep]:
+        query = sa.select(sweeps).order_by(sweeps.c.created_at, sweeps.c.id)
+        if project is not None:
+            query = query.where(sweeps.c.project == project)
+        with read_tx(self._engine) as conn:
+            return [codec.sweep_from_row(r) for r in conn.execute(query)]
+
+    @_guard
+    def update_sweep_state(
+        self,
+        sweep_id: str,
+        state: SweepState,
+        *,
+        allowed_from: Iterable[SweepState],
+        now: float,
+    ) -> Sweep:
+        target = SweepState(state)
+        allowed = {SweepState(s) for s in allowed_from}
+        with write_tx(self._engine) as conn:
+            current = self._sweep(conn, sweep_id, lock=True)
+            if current.state not in allowed:
+                raise errors.Conflict(
+                    _state_change_message(current.state, target),
+                    details={
+                        "sweep_id": sweep_id,
+                        "state": current.state.value,
+                        "target": target.value,
+                    },
+                )
+            conn.execute(
+                sweeps.update()
+                .where(sweeps.c.id == sweep_id)
+                .values(state=target.value, updated_at=float(now))
+            )
+            return dataclasses.replace(current, state=target, updated_at=float(now))
+
+    # ------------------------------------------------------------------ runs
+    @_guard
+    def claim_next(self, sweep_id: str, propose: Propose) -> Run | None:
+        with write_tx(self._engine) as conn:
+            sweep = self._sweep(conn, sweep_id, lock=True)
+            existing = [
+                codec.run_from_row(r)
+                for r in conn.execute(
+                    sa.select(runs).where(runs.c.sweep_id == sweep_id).order_by(runs.c.pk)
+                )
+            ]
+            run = propose(sweep, existing)
+            if run is None:
+                return None
+            if run.sweep_id is None:
+                run = dataclasses.replace(run, sweep_id=sweep_id)
+            elif run.sweep_id != sweep_id:
+                raise errors.InvalidRequest(
+                    f"propose returned run {run.id!r} of sweep {run.sweep_id!r}, "
+                    f"not of sweep {sweep_id!r}"
+                )
+            self._insert_run(conn, run)
+            return run
+
+    @_guard
+    def create_run(self, run: Run) -> None:
+        with write_tx(self._engine) as conn:
+            if run.sweep_id is not None:
+                self._sweep(conn, run.sweep_id, lock=True)
+            self._insert_run(conn, run)
+
+    @_guard
+    def get_run(self, run_id: str) -> Run:
+        with read_tx(self._engine) as conn:
+            return codec.run_from_row(self._run_row(conn, run_id))
+
+    @_guard
+    def list_runs(
+        self,
+        sweep_id: str,
+        *,
+        states: Iterable[RunState] | None = None,
+        updated_after: float | None = None,
+    ) -> list[Run]:
+        query = sa.select(runs).where(runs.c.sweep_id == sweep_id).order_by(runs.c.pk)
+        if states is not None:
+            query = query.where(runs.c.state.in_([RunState(s).value for s in states]))
+        if updated_after is not None:
+            query = query.where(runs.c.updated_at > float(updated_after))
+        with read_tx(self._engine) as conn:
+            return [codec.run_from_row(r) for r in conn.execute(query)]
+
+    @_guard
+    def update_run(self, run_id: str, changes: Mapping[str, Any]) -> Run:
+        unknown = sorted(set(changes) - codec.RUN_FIELDS)
+        if unknown or "id" in changes:
+            raise errors.InvalidRequest(
+                f"cannot change run field(s) {', '.join(unknown or ['id'])}",
+                details={"fields": unknown or ["id"]},
+            )
+        with write_tx(self._engine) as conn:
+            current = codec.run_from_row(self._run_row(conn, run_id, lock=True))
+            if current.state.is_terminal:
+                raise errors.Conflict(
+                    f"run {run_id!r} is already {current.state.value}; a finished run cannot change",
+                    details={"run_id": run_id, "state": current.state.value},
+                )
+            if not changes:
+                return current
+            updated = dataclasses.replace(current, **dict(changes))
+            values = {name: codec.run_column(name, getattr(updated, name)) for name in changes}
+            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            return codec.run_from_row(self._run_row(conn, run_id))
+
+    @_guard
+    def heartbeat(self, run_ids: Sequence[str], now: float) -> None:
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return
+        with write_tx(self._engine) as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id.in_(ids[start : start + _IN_CHUNK]))
+                    .where(runs.c.state == RunState.RUNNING.value)
+                    .values(heartbeat_at=float(now))
+                )
+
+    # ------------------------------------------------------------------ metrics
+    @_guard
+    def append_history(
+        self,
+        run_id: str,
+        seq: int,
+        rows: Sequence[MetricRow],
+        summary: Mapping[str, Any],
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """See :meth:`Store.append_history`; ``now`` (optional) also moves ``updated_at`` so a
+        ``list_runs(updated_after=...)`` poller sees the new summary."""
+        values = _history_params(rows)
+        with write_tx(self._engine) as conn:
+            row = self._run_row(
+                conn,
+                run_id,
+                lock=True,
+                columns=(runs.c.pk, runs.c.state, runs.c.last_seq, runs.c.summary),
+            )
+            if int(seq) <= int(row.last_seq):
+                return False  # already applied: a retry of a batch that got through
+            state = RunState(row.state)
+            if state.is_terminal:
+                raise errors.Conflict(
+                    f"run {run_id!r} is already {state.value}; it accepts no more metrics",
+                    details={"run_id": run_id, "state": state.value},
+                )
+            if values:
+                for item in values:
+                    item["run_pk"] = row.pk
+                conn.execute(self._upsert_history(), values)
+            changes: dict[str, Any] = {"last_seq": int(seq)}
+            if summary:
+                changes["summary"] = encoding.dumps(
+                    codec.merged_summary(encoding.loads(row.summary), summary)
+                )
+            if now is not None:
+                changes["updated_at"] = float(now)
+            conn.execute(runs.update().where(runs.c.pk == row.pk).values(**changes))
+            return True
+
+    @_guard
+    def history(
+        self,
+        run_id: str,
+        *,
+        keys: Sequence[str] | None = None,
+        after_step: int | None = None,
+    ) -> list[MetricRow]:
+        with read_tx(self._engine) as conn:
+            pk = self._run_row(conn, run_id, columns=(runs.c.pk,)).pk
+            query = (
+                sa.select(history.c.step, history.c.key, history.c.num, history.c.value,
+                          history.c.time)
+                .where(history.c.run_pk == pk)
+                .order_by(history.c.step, history.c.key)
+            )
+            if keys is not None:
+                wanted = list(dict.fromkeys(str(k) for k in keys))
+                if not wanted:
+                    return []
+                query = query.where(history.c.key.in_(wanted))
+            if after_step is not None:
+                query = query.where(history.c.step > int(after_step))
+            result: list[MetricRow] = []
+            step: int | None = None
+            current: dict[str, Any] = {}
+            time: float | None = None
+            for r in conn.execute(query):
+                if r.step != step:
+                    if step is not None:
+                        result.append(MetricRow(step=step, values=current, time=time))
+                    step, current, time = int(r.step), {}, r.time
+                current[r.key] = codec.decode_metric(r.num, r.value)
+                if time is None:
+                    time = r.time
+            if step is not None:
+                result.append(MetricRow(step=step, values=current, time=time))
+            return result
+
+    @_guard
+    def metric_series(self, sweep_id: str, metric: str) -> dict[str, list[Any]]:
+        # One query: every run of the sweep (outer join, so runs without the metric appear with
+        # an empty list), each run's rows found through the history primary key.
+        query = (
+            sa.select(runs.c.id, history.c.num, history.c.value, history.c.step)
+            .select_from(
+                runs.outerjoin(
+                    history, sa.and_(history.c.run_pk == runs.c.pk, history.c.key == metric)
+                )
+            )
+            .where(runs.c.sweep_id == sweep_id)
+            .order_by(runs.c.pk, history.c.step)
+        )
+        series: dict[str, list[Any]] = {}
+        decode = codec.decode_metric
+        with read_tx(self._engine) as conn:
+            for run_id, num, value, step in conn.execute(query):
+                values = series.setdefault(run_id, [])
+                if step is not None:
+                    values.append(num if value is None else decode(num, value))
+        return series
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ helpers
+    def _sweep(self, conn: Connection, sweep_id: str, *, lock: bool = False) -> Sweep:
+        query = sa.select(sweeps).where(sweeps.c.id == sweep_id)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise errors.NotFound(f"sweep {sweep_id!r} not found", details={"sweep_id": sweep_id})
+        return codec.sweep_from_row(row)
+
+    def _run_row(
+        self,
+        conn: Connection,
+        run_id: str,
+        *,
+        lock: bool = False,
+        columns: Sequence[sa.ColumnElement[Any]] | None = None,
+    ) -> Any:
+        query = (sa.select(*columns) if columns else sa.select(runs)).where(runs.c.id == run_id)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise errors.NotFound(f"run {run_id!r} not found", details={"run_id": run_id})
+        return row
+
+    def _insert_run(self, conn: Connection, run: Run) -> None:
+        exists = conn.execute(sa.select(runs.c.pk).where(runs.c.id == run.id)).first()
+        if exists is not None:
+            raise errors.Conflict(f"run {run.id!r} already exists", details={"run_id": run.id})
+        conn.execute(runs.insert(), codec.run_to_row(run))
+
+    def _upsert_history(self) -> Any:
+        """INSERT of history rows where a repeated (run, key, step) keeps the last value."""
+        dialect = sqlite_dialect if self.dialect == "sqlite" else pg_dialect
+        stmt = dialect.insert(history)
+        return stmt.on_conflict_do_update(
+            index_elements=[history.c.run_pk, history.c.key, history.c.step],
+            set_={"num": stmt.excluded.num, "value": stmt.excluded.value,
+                  "time": stmt.excluded.time},
+        )
+
+
+def _history_params(rows: Sequence[MetricRow]) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    encode = codec.encode_metric
+    for row in rows:
+        step = int(row.step)
+        time = None if row.time is None else float(row.time)
+        for key, value in row.values.items():
+            num, text = encode(value)
+            params.append({"key": str(key), "step": step, "num": num, "value": text, "time": time})
+    return params
+
+
+def _state_change_message(current: SweepState, target: SweepState) -> str:
+    finished = (SweepState.FINISHED, SweepState.CANCELED)
+    if target in finished and current in finished:
+        return f"Sweep already {current.value}."
+    return f"Cannot {_VERB[target]} {current.value} sweep."
