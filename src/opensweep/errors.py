@@ -107,7 +107,7 @@ class TransportError(OpenSweepError):
     http_status = 502
 
 
-class RunStopped(BaseException):  # noqa: N818 - W&B-style public name
+class RunStopped(BaseException):
     """Raised from ``log()`` when the controller has stopped this run (early termination).
 
     A ``BaseException`` on purpose: a training loop's ``except Exception:`` must not swallow it.
@@ -144,6 +144,9 @@ def error_from_dict(body: dict[str, Any]) -> OpenSweepError:
     details = body.get("details") or {}
     cls = _BY_CODE.get(code, OpenSweepError)
     if cls is ConfigError:
-        violations = [(str(v.get("path", "")), str(v.get("message", ""))) for v in details.get("violations", [])]
+        violations = [
+            (str(v.get("path", "")), str(v.get("message", "")))
+            for v in details.get("violations", [])
+        ]
         return ConfigError(message, violations=violations, details=details)
     return cls(message, details=details)

@@ -17,8 +17,9 @@ import yaml
 import opensweep
 from opensweep.client import connect
 from opensweep.core.model import RunState
+from opensweep.testing.processes import Procs
 
-from .conftest import PROGRAMS, Procs
+PROGRAMS = Path(__file__).parent / "programs"
 
 pytestmark = pytest.mark.slow
 
@@ -74,10 +75,17 @@ def test_four_agents_cover_a_grid_exactly_once(tmp_path: Path, procs: Procs) -> 
     config = {
         "method": "grid",
         "metric": {"name": "loss"},
-        "parameters": {"a": {"values": [1, 2, 3, 4]}, "b": {"values": [10, 20, 30]}, "c": {"values": [0, 1]}},
+        "parameters": {
+            "a": {"values": [1, 2, 3, 4]},
+            "b": {"values": [10, 20, 30]},
+            "c": {"values": [0, 1]},
+        },
     }
     sweep_id = procs.cli("sweep", write_config(tmp_path, config), "--id-only").stdout.strip()
-    agents = [procs.start([sys.executable, str(PROGRAMS / "function_agent.py"), sweep_id]) for _ in range(4)]
+    agents = [
+        procs.start([sys.executable, str(PROGRAMS / "function_agent.py"), sweep_id])
+        for _ in range(4)
+    ]
     procs.wait_all(agents)
     client = connect(procs.url)
     runs = client.list_runs(sweep_id)
@@ -96,7 +104,10 @@ def test_run_cap_is_never_exceeded_across_agents(tmp_path: Path, procs: Procs) -
         "parameters": {"x": {"min": 0.0, "max": 1.0}},
     }
     sweep_id = procs.cli("sweep", write_config(tmp_path, config), "--id-only").stdout.strip()
-    agents = [procs.start([sys.executable, str(PROGRAMS / "function_agent.py"), sweep_id]) for _ in range(3)]
+    agents = [
+        procs.start([sys.executable, str(PROGRAMS / "function_agent.py"), sweep_id])
+        for _ in range(3)
+    ]
     procs.wait_all(agents)
     runs = connect(procs.url).list_runs(sweep_id)
     assert len(runs) == 10
@@ -113,10 +124,17 @@ def test_command_mode_with_args_and_args_json(tmp_path: Path, procs: Procs) -> N
     procs.wait_all([procs.agent(sweep_id)])
     client = connect(procs.url)
     runs = client.list_runs(sweep_id)
-    assert sorted((r.config["x"], r.config["y"]) for r in runs) == [(0.1, 0), (0.1, 2), (0.3, 0), (0.3, 2)]
+    assert sorted((r.config["x"], r.config["y"]) for r in runs) == [
+        (0.1, 0),
+        (0.1, 2),
+        (0.3, 0),
+        (0.3, 2),
+    ]
     for r in runs:
         assert r.state is RunState.FINISHED, r.error
-        assert r.summary["loss"] == pytest.approx((r.config["x"] - 0.3) ** 2 + r.config["y"] + 1 / 3)
+        assert r.summary["loss"] == pytest.approx(
+            (r.config["x"] - 0.3) ** 2 + r.config["y"] + 1 / 3
+        )
         assert len(client.history(r.id)) == 3
         assert (tmp_path / "logs" / sweep_id / f"{r.id}.log").exists()
 
@@ -127,16 +145,24 @@ def test_command_mode_with_args_and_args_json(tmp_path: Path, procs: Procs) -> N
         "metric": {"name": "loss"},
         "parameters": {"a": {"values": [1, 2]}, "opt": {"value": "adam"}},
     }
-    sweep2 = procs.cli("sweep", write_config(tmp_path, json_config, "j.yaml"), "--id-only").stdout.strip()
+    sweep2 = procs.cli(
+        "sweep", write_config(tmp_path, json_config, "j.yaml"), "--id-only"
+    ).stdout.strip()
     procs.wait_all([procs.agent(sweep2)])
     losses = sorted(r.summary["loss"] for r in client.list_runs(sweep2))
     assert losses == [14, 24]
 
 
-def test_failing_function_fails_the_run_not_the_agent(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+def test_failing_function_fails_the_run_not_the_agent(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
     monkeypatch.setenv("OPENSWEEP_URL", sqlite_url)
     sweep_id = opensweep.sweep(
-        {"method": "grid", "metric": {"name": "loss"}, "parameters": {"k": {"values": [0, 1, 2, 3]}}}
+        {
+            "method": "grid",
+            "metric": {"name": "loss"},
+            "parameters": {"k": {"values": [0, 1, 2, 3]}},
+        }
     )
 
     def train() -> None:
@@ -148,7 +174,10 @@ def test_failing_function_fails_the_run_not_the_agent(monkeypatch: pytest.Monkey
     opensweep.agent(sweep_id, function=train)
     runs = {r.config["k"]: r for r in connect(sqlite_url).list_runs(sweep_id)}
     assert [runs[k].state for k in range(4)] == [
-        RunState.FINISHED, RunState.FAILED, RunState.FINISHED, RunState.FAILED,
+        RunState.FINISHED,
+        RunState.FAILED,
+        RunState.FINISHED,
+        RunState.FAILED,
     ]
     assert "ValueError: odd k=1" in (runs[1].error or "")
     assert runs[1].summary["loss"] == 1.0  # what was logged before the failure is kept
@@ -157,7 +186,11 @@ def test_failing_function_fails_the_run_not_the_agent(monkeypatch: pytest.Monkey
 def test_agent_stops_after_consecutive_failures(tmp_path: Path, procs: Procs) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import sys\nsys.exit(3)\n")
-    config = {"program": str(bad), "method": "random", "parameters": {"x": {"min": 0.0, "max": 1.0}}}
+    config = {
+        "program": str(bad),
+        "method": "random",
+        "parameters": {"x": {"min": 0.0, "max": 1.0}},
+    }
     sweep_id = procs.cli("sweep", write_config(tmp_path, config), "--id-only").stdout.strip()
     out = procs.wait_all([procs.agent(sweep_id, "--max-consecutive-failures", "3")])[0]
     runs = connect(procs.url).list_runs(sweep_id)
@@ -189,7 +222,7 @@ def test_kill_9_agent_marks_run_crashed_and_keeps_history(tmp_path: Path, procs:
     run_id = runs[0].id
     flushed = len(client.history(run_id))
     time.sleep(2.5)  # past the heartbeat timeout set below
-    from opensweep.controller import Controller
+    from opensweep.controller.controller import Controller
     from opensweep.store import open_store
 
     controller = Controller(open_store(procs.url), heartbeat_timeout=2.0)
@@ -199,7 +232,9 @@ def test_kill_9_agent_marks_run_crashed_and_keeps_history(tmp_path: Path, procs:
     assert len(controller.history(run_id)) == flushed >= 10
 
 
-def test_invalid_config_lists_every_violation_and_writes_nothing(tmp_path: Path, procs: Procs) -> None:
+def test_invalid_config_lists_every_violation_and_writes_nothing(
+    tmp_path: Path, procs: Procs
+) -> None:
     config = {
         "method": "grdi",
         "metric": {"name": "loss", "goal": "down"},
@@ -229,15 +264,31 @@ def test_cli_ls_show_runs_csv(tmp_path: Path, procs: Procs) -> None:
     procs.wait_all([procs.agent(sweep_id)])
     assert "cli-check" in procs.cli("ls").stdout
     shown = procs.cli("show", sweep_id, "--top", "2").stdout
-    assert shown.index("0.3") < shown.index("0.5")  # best first
-    assert "0.9" not in shown.split("leaderboard")[1]
+    assert "cli-check" in shown and "method: grid" in shown  # the config is shown
+    board = shown.split("leaderboard")[1].splitlines()
+    header = next(line for line in board if line.startswith("┃"))
+    x_col = [c.strip() for c in header.split("┃")].index("x")
+    rows = [[c.strip() for c in line.split("│")] for line in board if line.startswith("│")]
+    assert [row[x_col] for row in rows] == ["0.3", "0.5"]  # best first, --top 2
     csv_text = procs.cli("runs", sweep_id, "--csv").stdout
     lines = csv_text.strip().splitlines()
-    assert lines[0].startswith("id,name,state") and "config.x" in lines[0] and "summary.loss" in lines[0]
+    assert (
+        lines[0].startswith("id,name,state")
+        and "config.x" in lines[0]
+        and "summary.loss" in lines[0]
+    )
     assert len(lines) == 4
     paused = procs.cli("sweep", "--pause", sweep_id, check=False)
     assert paused.returncode == 1 and "finished" in paused.stderr  # a finished sweep cannot pause
-    params = json.loads((tmp_path / "logs" / sweep_id).joinpath(
-        next(p.name for p in (tmp_path / "logs" / sweep_id).iterdir() if p.name.endswith(".params.json"))
-    ).read_text())
+    params = json.loads(
+        (tmp_path / "logs" / sweep_id)
+        .joinpath(
+            next(
+                p.name
+                for p in (tmp_path / "logs" / sweep_id).iterdir()
+                if p.name.endswith(".params.json")
+            )
+        )
+        .read_text()
+    )
     assert set(params) == {"x", "epochs"}

@@ -72,7 +72,7 @@ def test_registry_resolves_hyperband() -> None:
 
 
 def test_reason_is_in_user_units_for_maximize(spec_of: Any, trial_of: Any) -> None:
-    spec = spec_of("hyperband", {"min_iter": 1, "eta": 2}, metric="acc", goal="maximize")
+    spec = spec_of("hyperband", {"min_iter": 1, "eta": 3}, metric="acc", goal="maximize")
     trials = [trial_of("good", [0.9]), trial_of("bad", [0.2])]
     [decision] = hyperband.decide(spec, trials)
     assert decision.run_id == "bad"
@@ -85,13 +85,13 @@ def test_ties_survive(spec_of: Any, trial_of: Any) -> None:
     assert hyperband.decide(spec, trials) == []
 
 
-def test_only_running_runs_without_a_pending_stop_are_returned(
-    spec_of: Any, trial_of: Any
-) -> None:
+def test_only_running_runs_without_a_pending_stop_are_returned(spec_of: Any, trial_of: Any) -> None:
     spec = spec_of("hyperband", {"min_iter": 1, "eta": 3})
     trials = [
         trial_of("best", [1.0], RunState.FINISHED),
         trial_of("best2", [1.0], RunState.FINISHED),
+        trial_of("best3", [1.0], RunState.FINISHED),
+        trial_of("best4", [1.0], RunState.FINISHED),
         trial_of("bad_finished", [9.0], RunState.FINISHED),
         trial_of("bad_failed", [9.0], RunState.FAILED),
         trial_of("bad_asked", [9.0], stop_requested=True),

@@ -186,7 +186,9 @@ class Agent:
 
     # -- command mode --------------------------------------------------------------------------
 
-    def _run_command(self, sweep: Sweep, run: Run) -> tuple[RunState | None, int | None, str | None]:
+    def _run_command(
+        self, sweep: Sweep, run: Run
+    ) -> tuple[RunState | None, int | None, str | None]:
         from opensweep.core.encoding import dumps
 
         config = sweep.config
@@ -282,7 +284,9 @@ class Agent:
 
     def _metric_name(self) -> str | None:
         metric = self.client.get_sweep(self.sweep_id).config.get("metric")
-        return str(metric.get("name")) if isinstance(metric, Mapping) and metric.get("name") else None
+        return (
+            str(metric.get("name")) if isinstance(metric, Mapping) and metric.get("name") else None
+        )
 
 
 def _format_config(config: Mapping[str, Any], prefix: str = "") -> str:

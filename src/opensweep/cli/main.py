@@ -76,12 +76,25 @@ def main() -> None:
 @click.option("--project", default=None)
 @click.option("--entity", default=None)
 @click.option("--name", default=None, help="Sweep name (else the config's name, else generated).")
-@click.option("--pause", "action", flag_value="pause", help="TARGET is a sweep: hand out no new runs.")
-@click.option("--resume", "action", flag_value="resume", help="TARGET is a sweep: hand out runs again.")
-@click.option("--stop", "action", flag_value="stop", help="TARGET is a sweep: no new runs, running ones finish.")
-@click.option("--cancel", "action", flag_value="cancel", help="TARGET is a sweep: kill its running runs.")
 @click.option(
-    "--rerun-crashed", "action", flag_value="rerun-crashed",
+    "--pause", "action", flag_value="pause", help="TARGET is a sweep: hand out no new runs."
+)
+@click.option(
+    "--resume", "action", flag_value="resume", help="TARGET is a sweep: hand out runs again."
+)
+@click.option(
+    "--stop",
+    "action",
+    flag_value="stop",
+    help="TARGET is a sweep: no new runs, running ones finish.",
+)
+@click.option(
+    "--cancel", "action", flag_value="cancel", help="TARGET is a sweep: kill its running runs."
+)
+@click.option(
+    "--rerun-crashed",
+    "action",
+    flag_value="rerun-crashed",
     help="TARGET is a sweep: hand out the grid points of crashed runs again.",
 )
 @click.option("--id-only", is_flag=True, help="Print only the new sweep's id (for scripts).")
@@ -107,7 +120,9 @@ def sweep(
             if id_only:
                 click.echo(created.id)
                 return
-            console.print(f"created sweep [bold]{created.id}[/bold] ({created.name})", highlight=False)
+            console.print(
+                f"created sweep [bold]{created.id}[/bold] ({created.name})", highlight=False
+            )
             url_part = "" if url is None else f" --url {url}"
             console.print(f"run agents with: [bold]opensweep agent {created.path}{url_part}[/bold]")
             return
@@ -130,7 +145,10 @@ def sweep(
 @click.option("--count", type=int, default=None, help="Run at most N trials, then exit.")
 @click.option("--max-consecutive-failures", type=int, default=5, show_default=True)
 @click.option(
-    "--term-timeout", type=float, default=30.0, show_default=True,
+    "--term-timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
     help="Seconds between SIGTERM and SIGKILL when a run is stopped.",
 )
 @click.option("--heartbeat-interval", type=float, default=None, help="Seconds between heartbeats.")

@@ -1,6 +1,6 @@
 """The internal, validated form of a sweep config. Built by :func:`opensweep.config.parse`.
 
-INTERFACE — implementation filled in by the config work.
+Frozen records only; validation and defaults live in :mod:`opensweep.config.validate`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from opensweep.core.space import Space
+
+# Search methods a config may name. The registry in search/ maps them to code; config does not
+# import search/ (layering), so the names live here and a test keeps the two in step.
+METHODS: tuple[str, ...] = ("grid", "random", "bayes", "tpe", "cmaes", "qmc")
+# Methods that learn from the metric: a config using one must name a metric.
+METRIC_METHODS: frozenset[str] = frozenset({"bayes", "tpe", "cmaes"})
 
 Goal = Literal["minimize", "maximize"]
 Impute = Literal["worst", "best", "latest"]
@@ -31,7 +37,7 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class EarlyTerminateSpec:
-    """``early_terminate``: ``type`` plus its options with defaults filled (eta=3, strict=True...)."""
+    """``early_terminate``: ``type`` plus its options, defaults filled (eta=3, strict=True...)."""
 
     type: str  # "hyperband" | "asha" | ...
     options: Mapping[str, Any] = field(default_factory=dict)

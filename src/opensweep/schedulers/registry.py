@@ -22,7 +22,10 @@ def get_scheduler(name: str) -> Scheduler:
         raise ConfigError(
             f"unknown early_terminate type {name!r}",
             violations=[
-                ("early_terminate.type", f"must be one of {', '.join(SCHEDULER_NAMES)} (got {name!r})")
+                (
+                    "early_terminate.type",
+                    f"must be one of {', '.join(SCHEDULER_NAMES)} (got {name!r})",
+                )
             ],
         )
     module_name, attr = target.split(":")

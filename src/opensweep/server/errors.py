@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from opensweep.core.encoding import dumps
 from opensweep.errors import OpenSweepError
@@ -60,6 +61,15 @@ def _location(loc: Sequence[Any]) -> str:
 def validation_error_response(exc: RequestValidationError) -> Response:
     problems = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            detail = (err.get("ctx") or {}).get("error", "")
+            problems.append(
+                {
+                    "field": "body",
+                    "message": f"not valid JSON ({detail})" if detail else "not valid JSON",
+                }
+            )
+            continue
         where = _location(err.get("loc", ()))
         # Never echo the input back: it may be huge or not JSON-safe.
         problems.append({"field": where, "message": str(err.get("msg", "invalid value"))})
@@ -70,6 +80,16 @@ def validation_error_response(exc: RequestValidationError) -> Response:
     if len(problems) > 1:
         message += f" (and {len(problems) - 1} more)"
     return error_response(400, "invalid_request", message, {"errors": problems})
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -83,13 +103,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return validation_error_response(exc)
 
-    async def on_http_error(_: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _STATUS_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         response = error_response(exc.status_code, code, detail)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["allow"] = ", ".join(_allowed_methods(request))
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

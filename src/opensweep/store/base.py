@@ -12,7 +12,6 @@ from typing import Any, Protocol
 
 from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
 
-
 Propose = Callable[[Sweep, Sequence[Run]], Run | None]
 
 
@@ -38,7 +37,11 @@ class Store(Protocol):
     def create_run(self, run: Run) -> None: ...  # a plain run outside a sweep
     def get_run(self, run_id: str) -> Run: ...  # NotFound
     def list_runs(
-        self, sweep_id: str, *, states: Iterable[RunState] | None = None, updated_after: float | None = None
+        self,
+        sweep_id: str,
+        *,
+        states: Iterable[RunState] | None = None,
+        updated_after: float | None = None,
     ) -> list[Run]: ...  # creation order
     def update_run(self, run_id: str, changes: Mapping[str, Any]) -> Run:
         """Change fields of a running run. Conflict if the run is already terminal."""
@@ -48,11 +51,19 @@ class Store(Protocol):
 
     # metrics
     def append_history(
-        self, run_id: str, seq: int, rows: Sequence[MetricRow], summary: Mapping[str, Any]
+        self,
+        run_id: str,
+        seq: int,
+        rows: Sequence[MetricRow],
+        summary: Mapping[str, Any],
+        *,
+        now: float | None = None,
     ) -> bool:
         """Apply one log batch once: False (and no change) when ``seq <= run.last_seq``.
 
-        The summary update is merged into the run's summary in the same transaction.
+        The summary update is merged into the run's summary in the same transaction; ``now``,
+        when given, becomes the run's ``updated_at`` (so ``list_runs(updated_after=)`` sees it).
+        NotFound for an unknown run; Conflict when a new batch arrives for a terminal run.
         """
         ...
 

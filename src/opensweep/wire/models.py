@@ -13,11 +13,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 API_PREFIX = "/api/v1"
 MAX_INT64 = 2**63 - 1
 MAX_INT32 = 2**31 - 1
+MAX_SAFE_INT = 2**53 - 1  # steps and sequence numbers: exact in every JSON reader (JavaScript too)
+
+
+def _integral_float_to_int(value: object) -> object:
+    """JSON (and JSON Schema) treat 3.0 as an integer; so do we. 3.5 and "3" stay errors."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+_IntegralFloat = BeforeValidator(
+    _integral_float_to_int
+)  # after the bounds: keeps them in the schema
 
 # Names and ids: any unicode text without control characters.
 _NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
@@ -25,7 +38,8 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_N
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=_NAME_PATTERN)]
 # Free text (an error message, a traceback): newlines and tabs allowed, NUL is not.
 Text = Annotated[str, StringConstraints(max_length=1_000_000, pattern=r"^[^\x00]*$")]
-NonNegInt64 = Annotated[int, Field(ge=0, le=MAX_INT64)]
+Counter = Annotated[int, Field(ge=0, le=MAX_SAFE_INT), _IntegralFloat]
+ExitCode = Annotated[int, Field(ge=-MAX_INT32 - 1, le=MAX_INT32), _IntegralFloat]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 RunStateName = Literal["running", "finished", "failed", "crashed", "stopped", "killed"]
@@ -69,18 +83,18 @@ class StartRunRequest(_Request):
 
 class FinishRunRequest(_Request):
     state: TerminalRunStateName | None = None
-    exit_code: Annotated[int, Field(ge=-MAX_INT32 - 1, le=MAX_INT32)] | None = None
+    exit_code: ExitCode | None = None
     error: Text | None = None
 
 
 class MetricRowIn(_Request):
-    step: NonNegInt64
+    step: Counter
     values: dict[str, Any]
     time: FiniteFloat | None = None
 
 
 class LogRequest(_Request):
-    seq: NonNegInt64 = Field(description="Run-local batch number; a batch is applied once.")
+    seq: Counter = Field(description="Run-local batch number; a batch is applied once.")
     rows: list[MetricRowIn] = Field(max_length=100_000)
     summary: dict[str, Any] | None = None
 

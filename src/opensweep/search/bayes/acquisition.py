@@ -36,7 +36,8 @@ def log_h(z: np.ndarray) -> np.ndarray:
 
 def log_ei(mean: np.ndarray, var: np.ndarray, best: float) -> np.ndarray:
     sigma = np.sqrt(var)
-    return log_h((best - mean) / sigma) + np.log(sigma)
+    out: np.ndarray = log_h((best - mean) / sigma) + np.log(sigma)
+    return out
 
 
 def log_ei_with_grad(
@@ -60,7 +61,8 @@ def polish(
     starts: np.ndarray,
     cont: np.ndarray,
     best: float,
-    upper: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
     maxiter: int = 100,
 ) -> np.ndarray:
     """Local L-BFGS-B ascent of log EI from every start at once (a separable sum, as BoTorch
@@ -76,7 +78,7 @@ def polish(
         val, grad = log_ei_with_grad(gp, xq, cont, best)
         return -float(np.sum(val)), -grad.ravel()
 
-    bounds: Sequence[tuple[float, float]] = [(0.0, float(upper[j])) for j in cont] * b
+    bounds: Sequence[tuple[float, float]] = [(float(lo[j]), float(hi[j])) for j in cont] * b
     res = scipy.optimize.minimize(
         objective,
         starts[:, cont].ravel(),

@@ -29,18 +29,21 @@ def sq_dists(a: np.ndarray, b: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
     sq = diff * diff
     if is_cat.any():
         sq[..., is_cat] = (sq[..., is_cat] > 0.0).astype(float)
-    return sq
+    out: np.ndarray = sq
+    return out
 
 
 def matern52(r2: np.ndarray) -> np.ndarray:
     r = np.sqrt(np.maximum(r2, 0.0))
-    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-_SQRT5 * r)
+    out: np.ndarray = (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-_SQRT5 * r)
+    return out
 
 
 def matern52_grad_r2(r2: np.ndarray) -> np.ndarray:
     """d matern52 / d r² (finite at r = 0)."""
     r = np.sqrt(np.maximum(r2, 0.0))
-    return -(5.0 / 6.0) * (1.0 + _SQRT5 * r) * np.exp(-_SQRT5 * r)
+    out: np.ndarray = -(5.0 / 6.0) * (1.0 + _SQRT5 * r) * np.exp(-_SQRT5 * r)
+    return out
 
 
 @dataclass(frozen=True)
@@ -51,26 +54,34 @@ class Hyper:
 
 
 def lengthscale_prior(d: int) -> tuple[float, float]:
-    """(mu, sigma) of a log-normal lengthscale prior that grows with the dimension.
+    """(mu, sigma) of the log-normal prior on every lengthscale (inputs in the unit cube).
 
-    Following Hvarfner et al. (2024), "Vanilla Bayesian optimization performs great in high
-    dimensions": a median lengthscale that scales with sqrt(d) keeps the model from chasing
-    noise in higher dimensions while small d still allows short lengthscales.
+    Measured on held-out points of Branin, Hartmann6 and Rosenbrock-10 with 10-60 observations,
+    a median of 1 predicted better than the dimension-scaled prior of Hvarfner et al. (2024),
+    which at these sizes explains too much of the function as noise.
     """
-    return math.sqrt(2.0) + 0.5 * math.log(max(d, 1)), math.sqrt(3.0)
+    return 0.0, 1.0
 
 
 class GP:
     """A fitted GP: posterior mean/variance and their gradients for the acquisition."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, hyper: Hyper) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        is_cat: np.ndarray,
+        hyper: Hyper,
+        noise: np.ndarray | None = None,
+    ) -> None:
         self.x = x
         self.y = y
         self.is_cat = is_cat
         self.hyper = hyper
+        self.noise = np.full(len(y), hyper.noise) if noise is None else noise
         self.inv_sq_ls = 1.0 / hyper.lengthscales**2
         k = self.kernel(x, x)
-        k[np.diag_indices_from(k)] += hyper.noise
+        k[np.diag_indices_from(k)] += self.noise
         self.chol = scipy.linalg.cho_factor(k, lower=True, check_finite=False)
         self.alpha = scipy.linalg.cho_solve(self.chol, y, check_finite=False)
 
@@ -79,8 +90,14 @@ class GP:
         return self.hyper.scale * matern52(r2)
 
     def with_points(self, x_new: np.ndarray, y_new: np.ndarray) -> GP:
-        """The same hyperparameters conditioned on extra (e.g. fantasy) observations."""
-        return GP(np.vstack([self.x, x_new]), np.concatenate([self.y, y_new]), self.is_cat, self.hyper)
+        """Conditioned on extra noise-free (fantasy) observations, same hyperparameters."""
+        return GP(
+            np.vstack([self.x, x_new]),
+            np.concatenate([self.y, y_new]),
+            self.is_cat,
+            self.hyper,
+            np.concatenate([self.noise, np.full(len(y_new), MIN_NOISE)]),
+        )
 
     def predict(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance of the latent function at ``xq`` (m, d)."""
@@ -135,7 +152,11 @@ def neg_log_posterior(
     except np.linalg.LinAlgError:
         return 1e25, np.zeros_like(theta)
     alpha = scipy.linalg.cho_solve(chol, y, check_finite=False)
-    k_inv = scipy.linalg.cho_solve(chol, np.eye(n), check_finite=False)
+    # K^-1 from the factor (LAPACK potri: a third of the work of solving against I).
+    k_inv, info = scipy.linalg.lapack.dpotri(chol[0], lower=1)
+    if info != 0:
+        return 1e25, np.zeros_like(theta)
+    k_inv = np.tril(k_inv) + np.tril(k_inv, -1).T
     log_det = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
     nll = 0.5 * float(y @ alpha) + 0.5 * log_det + 0.5 * n * math.log(2 * math.pi)
     # d nll / d theta = -0.5 tr(W dK/dtheta) with W = alpha alpha^T - K^-1
@@ -179,9 +200,9 @@ def fit(
     bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SCALE_BOUNDS, _LOG_NOISE_BOUNDS]
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
-    starts = [np.concatenate([np.full(d, prior[0] - 1.0), [0.0, math.log(1e-2)]])]
+    starts = [np.concatenate([np.full(d, prior[0]), [0.0, math.log(1e-2)]])]
     for _ in range(restarts):
-        ls0 = rng.normal(prior[0] - 1.0, 1.0, size=d)
+        ls0 = rng.normal(prior[0], prior[1], size=d)
         starts.append(np.concatenate([ls0, [rng.normal(0.0, 0.5), rng.normal(-4.0, 1.5)]]))
     best: tuple[float, np.ndarray] | None = None
     for theta0 in starts:

@@ -46,8 +46,12 @@ def _values(trial: Trial, sign: float, with_summary: bool = True) -> list[float]
     return values
 
 
-def impute(strategy: str, trial: Trial, sign: float, worst: float | None) -> float | None:
-    """The imputed value of one run (minimisation space), or None when there is none."""
+def impute(
+    strategy: str, trial: Trial, sign: float, worst: float | None, fallback: bool = True
+) -> float | None:
+    """The imputed value of one run (minimisation space), or None when there is none.
+
+    With ``fallback`` a run with nothing of its own to impute from gets the global worst."""
     if strategy == "latest":
         own = [sign * v for v in trial.finite_history]
         value = own[-1] if own else None
@@ -56,7 +60,7 @@ def impute(strategy: str, trial: Trial, sign: float, worst: float | None) -> flo
         value = min(values) if values else None
     else:  # worst
         value = worst
-    return value if value is not None else worst
+    return value if value is not None or not fallback else worst
 
 
 def global_worst(history: Sequence[Trial], sign: float) -> float | None:
@@ -79,7 +83,8 @@ def observe(metric: MetricSpec, history: Sequence[Trial]) -> Observations:
     for t in history:
         if t.state is RunState.RUNNING:
             if metric.impute_while_running != "false":
-                value = impute(metric.impute_while_running, t, sign, worst)
+                # A running run that has logged nothing yet stays pending: it has not failed.
+                value = impute(metric.impute_while_running, t, sign, worst, fallback=False)
                 if value is not None:
                     observed.append((t, value))
                     imputed += 1

@@ -13,11 +13,13 @@ PostgreSQL: psycopg 3 (``postgresql+psycopg``); query options such as
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -25,6 +27,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from opensweep import errors
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+DB_ERRORS = (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error)
 _SQLITE_BEGIN = "opensweep_sqlite_begin"
 
 
@@ -143,3 +146,11 @@ def describe_db_error(exc: BaseException, url: str) -> str:
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return f"database error ({type(orig).__name__}) on {safe_url(url)}: {text}"
 
+
+@contextmanager
+def translate_db_errors(url: str) -> Iterator[None]:
+    """Turn driver and SQLAlchemy errors into StoreError (our own errors pass through)."""
+    try:
+        yield
+    except DB_ERRORS as exc:
+        raise errors.StoreError(describe_db_error(exc, url)) from None

@@ -58,6 +58,8 @@ runs = sa.Table(
     sa.Column("summary", sa.Text, nullable=False),  # canonical JSON
     sa.Column("last_seq", sa.BigInteger, nullable=False),
     sa.Column("seed", sa.BigInteger, nullable=False),
+    # Bumped by every UPDATE of the row: lets a process reuse runs it decoded before.
+    sa.Column("version", sa.BigInteger, nullable=False),
     sa.Index("ix_runs_sweep_pk", "sweep_id", "pk"),
     sa.Index("ix_runs_sweep_updated", "sweep_id", "updated_at"),
 )
@@ -65,9 +67,7 @@ runs = sa.Table(
 history = sa.Table(
     "history",
     metadata,
-    sa.Column(
-        "run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("step", sa.BigInteger, primary_key=True),
     sa.Column("num", sa.Double),  # finite numeric value, else NULL

@@ -1,0 +1,166 @@
+"""``opensweep server``: the JSON API (and dashboard) over a database, on uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+_DB_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def default_db_url(env_url: str | None) -> str:
+    """``OPENSWEEP_URL`` when it names a database, else ``./opensweep.db``."""
+    if env_url:
+        scheme = urlsplit(env_url).scheme.lower().split("+", 1)[0]
+        if scheme in _DB_SCHEMES:
+            return env_url
+    return f"sqlite:///{Path('opensweep.db').resolve()}"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: we cannot know where it resolves, so not loopback
+        return False
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _read_token_file(path: str) -> list[str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.UsageError(f"cannot read token file {path}: {exc.strerror}") from None
+    tokens = [line.strip() for line in text.splitlines() if line.strip()]
+    if not tokens:
+        raise click.UsageError(f"token file {path} is empty")
+    return tokens
+
+
+def _write_new_token(path: str | None) -> None:
+    from opensweep.server.auth import new_token
+
+    token = new_token()
+    if path is not None:
+        target = Path(path)
+        if target.exists():
+            raise click.UsageError(f"{path} exists; not overwriting a token file")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+        click.echo(f"wrote a new token to {path} (mode 600)", err=True)
+    click.echo(token)
+
+
+@click.command(name="server")
+@click.option(
+    "--db",
+    "db_url",
+    default=None,
+    help="Database URL (default: OPENSWEEP_URL when it is a database URL, else ./opensweep.db).",
+)
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--token-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="File holding the API token (else OPENSWEEP_TOKEN).",
+)
+@click.option(
+    "--read-only-token-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="File with read-only tokens, one a line (GET requests only: dashboards).",
+)
+@click.option(
+    "--new-token",
+    is_flag=True,
+    help="Print a new random token and exit (with --token-file: also write it there).",
+)
+@click.option(
+    "--heartbeat-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds without a heartbeat after which a run is marked crashed.",
+)
+@click.option("--access-log", is_flag=True, help="Log every request (off: log() is chatty).")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def server(
+    db_url: str | None,
+    host: str,
+    port: int,
+    token_file: str | None,
+    read_only_token_file: str | None,
+    new_token: bool,
+    heartbeat_timeout: float,
+    access_log: bool,
+    log_level: str,
+) -> None:
+    """Serve the opensweep API (and dashboard) for agents on many machines."""
+    if new_token:
+        _write_new_token(token_file)
+        return
+    token = _read_token_file(token_file)[0] if token_file else os.environ.get("OPENSWEEP_TOKEN")
+    read_only = _read_token_file(read_only_token_file) if read_only_token_file else []
+    if not token and not is_loopback(host):
+        click.echo(
+            f"error: refusing to serve on {host} without a token: anyone who can reach it could "
+            "change your sweeps.\nCreate one with `opensweep server --new-token --token-file F` "
+            "and pass --token-file F (clients set OPENSWEEP_TOKEN), or bind 127.0.0.1.",
+            err=True,
+        )
+        sys.exit(2)
+
+    import uvicorn
+
+    from opensweep.errors import OpenSweepError
+    from opensweep.server.app import create_app
+
+    url = db_url or default_db_url(os.environ.get("OPENSWEEP_URL"))
+    try:
+        app = create_app(
+            url,
+            token=token or None,
+            read_only_tokens=read_only,
+            heartbeat_timeout=heartbeat_timeout,
+        )
+    except OpenSweepError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2 if exc.code in ("invalid_request", "invalid_config") else 1)
+    shown_host = f"[{host}]" if ":" in host else host
+    auth = "token required" if token else "no token (loopback only)"
+    click.echo(
+        f"opensweep server on http://{shown_host}:{port}  db: {redact(url)}  auth: {auth}",
+        err=True,
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=5,
+    )

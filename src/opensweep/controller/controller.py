@@ -1,0 +1,664 @@
+"""The controller: the only writer of state.
+
+It turns the verbs of the :class:`~opensweep.client.base.Client` protocol into store changes:
+sweeps are created from a validated config, runs are claimed atomically with a suggestion from
+the sweep's search method, logged metrics feed the early-termination scheduler on every flush,
+and runs whose agent stopped beating are reaped as ``crashed``. Time comes from an injected
+:class:`~opensweep.controller.clock.Clock`, so tests move time instead of sleeping.
+
+Decisions the issues leave open (documented here, pinned by ``tests/controller``):
+
+- ``finish_run`` on a run that already ended with the state this call would give it returns the
+  run unchanged (a retried call is harmless); any other final state is a ``Conflict``.
+- Order of the final state: an explicit ``state`` wins; else a run of a canceled sweep ends
+  ``killed``; else a run with a stop request ends ``stopped`` (whatever its exit code: SIGTERM
+  gives a non-zero one); else exit code 0 (or none: the function returned) is ``finished`` and
+  any other ``failed``.
+- A retried log batch (``seq`` already applied) is answered ``applied=False`` even after the run
+  ended; a new batch for an ended run is a ``Conflict``.
+- A log batch, like a heartbeat, is a sign of life: reaping looks at the latest of
+  ``heartbeat_at`` and ``updated_at``. Heartbeats do not move ``updated_at`` (it is the cursor
+  of "what changed", and a heartbeat changes nothing a reader shows).
+- Reaping happens on the controller's own verbs (``next_run``, ``heartbeat``, ``get_sweep``,
+  ``list_runs``, ``get_run``), at most every ``heartbeat_timeout / 4`` seconds per sweep, plus
+  ``reap()`` for a server's periodic sweep over everything.
+- ``rerun_crashed`` marks crashed runs as *requeued*: they keep their state, history and a note
+  saying so, but no longer occupy their grid point or count for ``run_cap``; the search method
+  then hands the point out again (grid in its usual order). A finished sweep is reopened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import operator
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from opensweep.client.base import LogResult, SweepAction
+from opensweep.config import parse
+from opensweep.config.spec import SweepSpec
+from opensweep.controller.clock import Clock, SystemClock
+from opensweep.controller.names import new_id, random_name, run_name
+from opensweep.core.encoding import as_metric
+from opensweep.core.history import Trial
+from opensweep.core.model import (
+    SWEEP_ACTIONS,
+    MetricRow,
+    Run,
+    RunState,
+    Sweep,
+    SweepState,
+    run_state_from_exit,
+)
+from opensweep.errors import ConfigError, Conflict, InvalidRequest, NotFound, OpenSweepError
+from opensweep.schedulers.registry import SCHEDULER_NAMES, get_scheduler
+from opensweep.search.registry import METHOD_NAMES, get_method
+from opensweep.store.base import Store
+
+CANCELED_REASON = "sweep canceled"
+REQUEUED_NOTE = "requeued by rerun-crashed: its grid point is handed out again"
+
+# Methods whose suggestions do not depend on metric values: next_run skips reading them.
+_METRIC_BLIND_METHODS = frozenset({"grid", "random"})
+_SEED_MASK = (1 << 63) - 1  # run seeds fit a signed 64-bit column
+_ID_ATTEMPTS = 3  # an 8-character id collides about once in 1e12 draws: retrying is enough
+
+
+@runtime_checkable
+class AnnotatingStore(Protocol):
+    """A store that can add a note to a run that already ended (needed by ``rerun_crashed``)."""
+
+    def annotate_run(self, run_id: str, notes: str, *, now: float) -> Run: ...
+
+
+class Controller:
+    """Every verb of the Client protocol over a :class:`~opensweep.store.base.Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        heartbeat_timeout: float = 60.0,
+    ) -> None:
+        if not heartbeat_timeout > 0:
+            raise InvalidRequest(f"heartbeat_timeout must be > 0 (got {heartbeat_timeout})")
+        self.store = store
+        self.url: str = store.url
+        self.clock: Clock = clock or SystemClock()
+        self.heartbeat_timeout = float(heartbeat_timeout)
+        self._specs: dict[str, SweepSpec] = {}  # configs never change: parse each once
+        self._reaped_at: dict[str, float] = {}
+
+    def __enter__(self) -> Controller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------------ sweeps
+    def create_sweep(
+        self,
+        config: Mapping[str, Any],
+        *,
+        project: str | None = None,
+        entity: str | None = None,
+        name: str | None = None,
+    ) -> Sweep:
+        if not isinstance(config, Mapping):
+            raise ConfigError(
+                "invalid sweep config",
+                violations=[("", f"must be a mapping (got {type(config).__name__})")],
+            )
+        spec = parse(config)
+        _check_registries(spec)
+        seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
+        now = self.clock.now()
+        for attempt in range(_ID_ATTEMPTS):
+            sweep_id = new_id()
+            sweep = Sweep(
+                id=sweep_id,
+                name=name or spec.name or sweep_id,
+                config=dict(config),
+                state=SweepState.RUNNING,
+                seed=int(seed),
+                created_at=now,
+                updated_at=now,
+                project=project or spec.project,
+                entity=entity or spec.entity,
+            )
+            try:
+                self.store.create_sweep(sweep)
+                break
+            except Conflict:
+                if attempt == _ID_ATTEMPTS - 1:
+                    raise
+        # The stored form, as every other process sees it (and parses it: grid identity must
+        # not depend on which process built the spec).
+        return self.store.get_sweep(sweep.id)
+
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        sweep = self.store.get_sweep(sweep_id)
+        if self._reap_sweep(sweep_id):
+            sweep = self.store.get_sweep(sweep_id)  # reaping may have finished it
+        return sweep
+
+    def list_sweeps(self, project: str | None = None) -> list[Sweep]:
+        return self.store.list_sweeps(project)
+
+    def set_sweep_state(self, sweep_id: str, action: SweepAction) -> Sweep:
+        if action not in SWEEP_ACTIONS:
+            raise InvalidRequest(
+                f"unknown sweep action {action!r}: use one of {', '.join(SWEEP_ACTIONS)}",
+                details={"action": action},
+            )
+        allowed_from, target = SWEEP_ACTIONS[action]
+        # The store checks the current state under its lock and words a refusal like W&B
+        # ("Cannot pause finished sweep.", "Sweep already canceled.").
+        sweep = self.store.update_sweep_state(
+            sweep_id, target, allowed_from=allowed_from, now=self.clock.now()
+        )
+        if target is SweepState.CANCELED:
+            self._request_stop(
+                self.store.list_runs(sweep_id, states=[RunState.RUNNING]), CANCELED_REASON
+            )
+        elif target is SweepState.RUNNING:
+            self._settle_sweep(sweep)  # resuming a sweep with nothing left finishes it
+            sweep = self.store.get_sweep(sweep_id)
+        return sweep
+
+    def rerun_crashed(self, sweep_id: str) -> int:
+        """Hand out the places of the sweep's crashed runs again; returns how many.
+
+        Each crashed run stays (state, history) with a note that it was requeued; it no longer
+        occupies its grid point nor counts for ``run_cap``. A finished sweep is reopened.
+        """
+        sweep = self.store.get_sweep(sweep_id)
+        if sweep.state is SweepState.CANCELED:
+            raise Conflict(
+                "Sweep already canceled.", details={"sweep_id": sweep_id, "state": "canceled"}
+            )
+        store = self.store
+        if not isinstance(store, AnnotatingStore):
+            raise OpenSweepError(f"the store at {self.url} cannot requeue runs")
+        crashed = [
+            r
+            for r in self.store.list_runs(sweep_id, states=[RunState.CRASHED])
+            if not is_requeued(r)
+        ]
+        now = self.clock.now()
+        for run in crashed:
+            notes = f"{run.notes}\n{REQUEUED_NOTE}" if run.notes else REQUEUED_NOTE
+            store.annotate_run(run.id, notes, now=now)
+        if crashed and sweep.state is SweepState.FINISHED:
+            # changed meanwhile (paused, canceled)? leave it as the user set it
+            with contextlib.suppress(Conflict):
+                self.store.update_sweep_state(
+                    sweep_id, SweepState.RUNNING, allowed_from=[SweepState.FINISHED], now=now
+                )
+            self._settle_sweep(self.store.get_sweep(sweep_id))
+        return len(crashed)
+
+    # ------------------------------------------------------------------ runs
+    def next_run(self, sweep_id: str, agent_id: str) -> Run | None:
+        sweep = self.store.get_sweep(sweep_id)
+        self._reap_sweep(sweep_id)
+        if sweep.state is not SweepState.RUNNING:
+            return None
+        spec = self._spec(sweep)
+        series = self._series(sweep_id, spec, for_search=True)
+        method = get_method(spec.method)
+        why_none: list[str] = []
+
+        def propose(locked: Sweep, runs: Sequence[Run]) -> Run | None:
+            if locked.state is not SweepState.RUNNING:  # changed since we looked
+                why_none.append("not running")
+                return None
+            index = len(runs)
+            active = [r for r in runs if not is_requeued(r)]
+            done = _done_reason(spec, active, series)
+            if done is not None:
+                why_none.append(done)
+                return None
+            trials = _trials(spec, runs, series, skip_requeued=True)
+            rng = np.random.default_rng([locked.seed & _SEED_MASK, index])
+            suggestions = method(spec, trials, 1, rng)
+            if not suggestions:
+                why_none.append("search space exhausted")
+                return None
+            suggestion = suggestions[0]
+            run_seed = _run_seed(locked.seed, index)
+            now = self.clock.now()
+            return Run(
+                id=new_id(),
+                name=run_name(run_seed, index + 1),
+                config=dict(suggestion.params),
+                state=RunState.RUNNING,
+                created_at=now,
+                sweep_id=locked.id,
+                updated_at=now,
+                project=locked.project,
+                entity=locked.entity,
+                agent_id=agent_id,
+                heartbeat_at=now,
+                notes=suggestion.note,
+                seed=run_seed,
+            )
+
+        run: Run | None = None
+        for attempt in range(_ID_ATTEMPTS):
+            try:
+                run = self.store.claim_next(sweep_id, propose)
+                break
+            except Conflict:  # the rare run id collision: draw again
+                if attempt == _ID_ATTEMPTS - 1:
+                    raise
+                why_none.clear()
+        if run is None and why_none and why_none[0] != "not running":
+            self._settle_sweep(sweep, done=True)
+        return run
+
+    def start_run(
+        self,
+        *,
+        project: str | None = None,
+        entity: str | None = None,
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> Run:
+        now = self.clock.now()
+        run = Run(
+            id=new_id(),
+            name=name or random_name(),
+            config=dict(config or {}),
+            state=RunState.RUNNING,
+            created_at=now,
+            updated_at=now,
+            project=project,
+            entity=entity,
+            heartbeat_at=now,
+            seed=secrets.randbelow(2**31),
+        )
+        self.store.create_run(run)
+        return self.store.get_run(run.id)
+
+    def get_run(self, run_id: str) -> Run:
+        run = self.store.get_run(run_id)
+        if run.sweep_id is not None and self._is_stale(run, self.clock.now()):
+            self._reap_sweep(run.sweep_id, force=True)
+            run = self.store.get_run(run_id)
+        return run
+
+    def list_runs(self, sweep_id: str, *, updated_after: float | None = None) -> list[Run]:
+        self.store.get_sweep(sweep_id)  # NotFound for an unknown sweep, not an empty list
+        self._reap_sweep(sweep_id)
+        return self.store.list_runs(sweep_id, updated_after=updated_after)
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        state: RunState | None = None,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> Run:
+        if state is not None:
+            state = _terminal_state(state)
+        run = self.store.get_run(run_id)
+        sweep = self.store.get_sweep(run.sweep_id) if run.sweep_id else None
+        final = _final_state(run, sweep, state, exit_code)
+        if run.state.is_terminal:
+            return _same_end_or_conflict(run, final)
+        now = self.clock.now()
+        changes: dict[str, Any] = {"state": final, "finished_at": now, "updated_at": now}
+        if exit_code is not None:
+            changes["exit_code"] = int(exit_code)
+        if error is not None:
+            changes["error"] = str(error)
+        try:
+            run = self.store.update_run(run_id, changes)
+        except Conflict:  # ended meanwhile (reaped, or a concurrent finish)
+            return _same_end_or_conflict(self.store.get_run(run_id), final)
+        if sweep is not None:
+            self._settle_sweep(sweep)
+        return run
+
+    def log(
+        self,
+        run_id: str,
+        seq: int,
+        rows: Sequence[MetricRow],
+        summary: Mapping[str, Any] | None = None,
+    ) -> LogResult:
+        seq = _sequence_number(seq)
+        now = self.clock.now()
+        # Raises Conflict for a new batch on an ended run; a retried batch returns False.
+        applied = self.store.append_history(run_id, seq, rows, summary or {}, now=now)
+        run = self.store.get_run(run_id)
+        stop_reason = run.stop_reason
+        if (
+            applied
+            and run.sweep_id is not None
+            and run.state is RunState.RUNNING
+            and stop_reason is None
+        ):
+            stop_reason = self._early_terminate(run.sweep_id, run_id, rows)
+        return LogResult(applied=applied, stop_reason=stop_reason)
+
+    def heartbeat(self, agent_id: str, run_ids: Sequence[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(run_ids))
+        now = self.clock.now()
+        self.store.heartbeat(ids, now)
+        stops: dict[str, str] = {}
+        sweep_states: dict[str, SweepState] = {}
+        for run_id in ids:
+            try:
+                run = self.store.get_run(run_id)
+            except NotFound:
+                stops[run_id] = "run not found"
+                continue
+            if run.state.is_terminal:
+                stops[run_id] = f"run already {run.state.value}"
+            elif run.stop_reason is not None:
+                stops[run_id] = run.stop_reason
+            elif run.sweep_id is not None:
+                if run.sweep_id not in sweep_states:
+                    sweep_states[run.sweep_id] = self.store.get_sweep(run.sweep_id).state
+                if sweep_states[run.sweep_id] is SweepState.CANCELED:
+                    stops[run_id] = CANCELED_REASON
+        for sweep_id in sweep_states:
+            self._reap_sweep(sweep_id)
+        return stops
+
+    def history(
+        self, run_id: str, *, keys: Sequence[str] | None = None, after_step: int | None = None
+    ) -> list[MetricRow]:
+        return self.store.history(run_id, keys=keys, after_step=after_step)
+
+    # ------------------------------------------------------------------ reaping
+    def reap(self) -> list[Run]:
+        """Mark ``crashed`` every running run whose agent has not been heard of for longer than
+        ``heartbeat_timeout``; returns those runs."""
+        crashed: list[Run] = []
+        for sweep in self.store.list_sweeps():
+            crashed.extend(self._reap_sweep(sweep.id, force=True))
+        return crashed
+
+    def _reap_sweep(self, sweep_id: str, *, force: bool = False) -> list[Run]:
+        now = self.clock.now()
+        last = self._reaped_at.get(sweep_id)
+        if not force and last is not None and now - last < self.heartbeat_timeout / 4:
+            return []
+        self._reaped_at[sweep_id] = now
+        crashed: list[Run] = []
+        for run in self.store.list_runs(sweep_id, states=[RunState.RUNNING]):
+            if not self._is_stale(run, now):
+                continue
+            silent = now - _last_sign_of_life(run)
+            try:
+                crashed.append(
+                    self.store.update_run(
+                        run.id,
+                        {
+                            "state": RunState.CRASHED,
+                            "finished_at": now,
+                            "updated_at": now,
+                            "error": (
+                                f"no heartbeat for {silent:.0f} s (timeout "
+                                f"{self.heartbeat_timeout:g} s): its agent is gone"
+                            ),
+                        },
+                    )
+                )
+            except Conflict:
+                continue  # it ended meanwhile
+        if crashed:
+            self._settle_sweep(self.store.get_sweep(sweep_id))
+        return crashed
+
+    def _is_stale(self, run: Run, now: float) -> bool:
+        return (
+            run.state is RunState.RUNNING and now - _last_sign_of_life(run) > self.heartbeat_timeout
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _spec(self, sweep: Sweep) -> SweepSpec:
+        spec = self._specs.get(sweep.id)
+        if spec is None:
+            spec = self._specs[sweep.id] = parse(sweep.config)
+        return spec
+
+    def _series(
+        self, sweep_id: str, spec: SweepSpec, *, for_search: bool = False
+    ) -> dict[str, list[Any]] | None:
+        """The sweep metric's values per run, read only when someone needs them."""
+        if spec.metric is None:
+            return None
+        needed = spec.metric.target is not None or (
+            for_search and spec.method not in _METRIC_BLIND_METHODS
+        )
+        return self.store.metric_series(sweep_id, spec.metric.name) if needed else None
+
+    def _settle_sweep(self, sweep: Sweep, *, done: bool = False) -> None:
+        """Finish a running sweep that will hand out no more runs, once none is running.
+
+        ``done`` says the caller already knows nothing more will be handed out. ``sweep`` may be
+        a little stale: the state change is a compare-and-set on RUNNING.
+        """
+        if sweep.state is not SweepState.RUNNING:
+            return
+        spec = self._spec(sweep)
+        target = spec.metric.target if spec.metric is not None else None
+        if not done and spec.method != "grid" and spec.run_cap is None and target is None:
+            return  # nothing can run out (a method that does is noticed by next_run)
+        if self.store.list_runs(sweep.id, states=[RunState.RUNNING]):
+            return
+        if not done:
+            runs = self.store.list_runs(sweep.id)
+            series = self._series(sweep.id, spec)
+            if _done_reason(spec, [r for r in runs if not is_requeued(r)], series) is None:
+                if spec.method != "grid":
+                    return
+                trials = _trials(spec, runs, series, skip_requeued=True)
+                rng = np.random.default_rng([sweep.seed & _SEED_MASK, len(runs)])
+                if get_method(spec.method)(spec, trials, 1, rng):
+                    return
+        # paused, stopped or canceled meanwhile? the user's word stands
+        with contextlib.suppress(Conflict):
+            self.store.update_sweep_state(
+                sweep.id,
+                SweepState.FINISHED,
+                allowed_from=[SweepState.RUNNING],
+                now=self.clock.now(),
+            )
+
+    def _early_terminate(self, sweep_id: str, run_id: str, rows: Sequence[MetricRow]) -> str | None:
+        """Run the sweep's scheduler now (on every flush that logged the metric)."""
+        spec = self._specs.get(sweep_id) or self._spec(self.store.get_sweep(sweep_id))
+        if spec.early_terminate is None or spec.metric is None:
+            return None
+        metric = spec.metric.name
+        if not any(metric in row.values for row in rows):
+            return None  # no new value: no threshold and no run's position can have moved
+        scheduler = get_scheduler(spec.early_terminate.type)
+        runs = self.store.list_runs(sweep_id)
+        series = self.store.metric_series(sweep_id, metric)
+        decisions = scheduler(spec, _trials(spec, runs, series))
+        by_id = {r.id: r for r in runs}
+        stoppable = [
+            by_id[d.run_id]
+            for d in decisions
+            if d.run_id in by_id
+            and by_id[d.run_id].state is RunState.RUNNING
+            and by_id[d.run_id].stop_reason is None
+        ]
+        reasons = {d.run_id: d.reason for d in decisions}
+        mine: str | None = None
+        now = self.clock.now()
+        for run in stoppable:
+            try:
+                self.store.update_run(run.id, {"stop_reason": reasons[run.id], "updated_at": now})
+            except Conflict:
+                continue  # ended meanwhile
+            if run.id == run_id:
+                mine = reasons[run.id]
+        return mine
+
+    def _request_stop(self, runs: Iterable[Run], reason: str) -> None:
+        now = self.clock.now()
+        for run in runs:
+            try:
+                self.store.update_run(run.id, {"stop_reason": reason, "updated_at": now})
+            except Conflict:
+                continue  # ended meanwhile
+
+
+# ---------------------------------------------------------------------- pure helpers
+def is_requeued(run: Run) -> bool:
+    """True for a crashed run whose place ``rerun_crashed`` handed out again."""
+    return run.state is RunState.CRASHED and bool(run.notes) and REQUEUED_NOTE in (run.notes or "")
+
+
+def _check_registries(spec: SweepSpec) -> None:
+    """Names the config layer let through but this installation cannot run."""
+    violations: list[tuple[str, str]] = []
+    if spec.method not in METHOD_NAMES:
+        violations.append(
+            ("method", f"must be one of {', '.join(METHOD_NAMES)} (got {spec.method!r})")
+        )
+    if spec.early_terminate is not None:
+        if spec.early_terminate.type not in SCHEDULER_NAMES:
+            violations.append(
+                (
+                    "early_terminate.type",
+                    f"must be one of {', '.join(SCHEDULER_NAMES)} "
+                    f"(got {spec.early_terminate.type!r})",
+                )
+            )
+        if spec.metric is None:
+            violations.append(("metric", "early_terminate needs a metric to compare runs by"))
+    if violations:
+        raise ConfigError("invalid sweep config", violations=violations)
+
+
+def _run_seed(sweep_seed: int, index: int) -> int:
+    state = np.random.SeedSequence([sweep_seed & _SEED_MASK, index]).generate_state(2, np.uint64)
+    return int(state[0]) & _SEED_MASK
+
+
+def _metric_value(value: Any) -> float:
+    number = as_metric(value)
+    return math.nan if number is None else number
+
+
+def _trials(
+    spec: SweepSpec,
+    runs: Sequence[Run],
+    series: Mapping[str, Sequence[Any]] | None,
+    *,
+    skip_requeued: bool = False,
+) -> list[Trial]:
+    metric = spec.metric.name if spec.metric is not None else None
+    trials = []
+    for index, run in enumerate(runs):
+        if skip_requeued and is_requeued(run):
+            continue
+        values = series.get(run.id, ()) if series is not None else ()
+        trials.append(
+            Trial(
+                run_id=run.id,
+                params=run.config,
+                state=run.state,
+                metric_history=tuple(_metric_value(v) for v in values),
+                summary_metric=as_metric(run.summary.get(metric)) if metric else None,
+                stop_requested=run.stop_requested,
+                created_index=index,
+            )
+        )
+    return trials
+
+
+def best_metric(spec: SweepSpec, run: Run, values: Sequence[Any]) -> float | None:
+    """W&B's metric extremum: the best finite value over the history and the summary."""
+    if spec.metric is None:
+        return None
+    candidates = [_metric_value(v) for v in values]
+    candidates.append(_metric_value(run.summary.get(spec.metric.name)))
+    finite = [v for v in candidates if math.isfinite(v)]
+    if not finite:
+        return None
+    return min(finite) if spec.metric.goal == "minimize" else max(finite)
+
+
+def _done_reason(
+    spec: SweepSpec, runs: Sequence[Run], series: Mapping[str, Sequence[Any]] | None
+) -> str | None:
+    """Why the sweep hands out no more runs (run_cap, metric.target), or None."""
+    if spec.run_cap is not None and len(runs) >= spec.run_cap:
+        return f"run_cap {spec.run_cap} reached"
+    metric = spec.metric
+    if metric is not None and metric.target is not None and series is not None:
+        for run in runs:
+            if run.state is not RunState.FINISHED:
+                continue
+            best = best_metric(spec, run, series.get(run.id, ()))
+            if best is not None and not metric.better(metric.target, best):
+                return f"metric.target {metric.target:g} reached by run {run.id}"
+    return None
+
+
+def _sequence_number(seq: Any) -> int:
+    """A log batch's sequence number: an integer >= 0 (numpy integers welcome, bools not)."""
+    try:
+        number = operator.index(seq) if not isinstance(seq, bool) else -1
+    except TypeError:
+        number = -1
+    if number < 0:
+        raise InvalidRequest(f"seq must be an integer >= 0 (got {seq!r})")
+    return number
+
+
+def _last_sign_of_life(run: Run) -> float:
+    return max(t for t in (run.heartbeat_at, run.updated_at, run.created_at) if t is not None)
+
+
+def _terminal_state(state: RunState | str) -> RunState:
+    try:
+        parsed = RunState(state)
+    except ValueError:
+        raise InvalidRequest(
+            f"unknown run state {state!r}: use one of "
+            f"{', '.join(s.value for s in RunState if s.is_terminal)}",
+            details={"state": str(state)},
+        ) from None
+    if not parsed.is_terminal:
+        raise InvalidRequest("a run cannot be finished as 'running'", details={"state": "running"})
+    return parsed
+
+
+def _final_state(
+    run: Run, sweep: Sweep | None, explicit: RunState | None, exit_code: int | None
+) -> RunState:
+    if explicit is not None:
+        return explicit
+    if sweep is not None and sweep.state is SweepState.CANCELED:
+        return RunState.KILLED
+    if run.stop_reason is not None:
+        return RunState.STOPPED
+    return RunState.FINISHED if exit_code is None else run_state_from_exit(exit_code)
+
+
+def _same_end_or_conflict(run: Run, final: RunState) -> Run:
+    if run.state is final:
+        return run  # a retried finish: same outcome, nothing to do
+    raise Conflict(
+        f"run {run.id!r} is already {run.state.value}; it cannot end {final.value}",
+        details={"run_id": run.id, "state": run.state.value, "requested": final.value},
+    )

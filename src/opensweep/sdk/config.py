@@ -1,0 +1,200 @@
+"""``opensweep.config``: a run's configuration, a dict with attribute access (``wandb.config``).
+
+Inside a sweep the parameters chosen by the search method are *locked*: a later
+``config.update({"lr": ...})`` or ``config.lr = ...`` with a different value is ignored with a
+warning, like W&B does, so a script's defaults can never silently override the sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from opensweep.errors import InvalidRequest, OpenSweepError
+
+logger = logging.getLogger("opensweep")
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated with ``override``; nested dicts are merged key by key, not replaced."""
+    merged: dict[str, Any] = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def config_as_dict(config: Any) -> dict[str, Any]:
+    """What W&B accepts as ``init(config=...)``: a mapping, an argparse namespace, a YAML path."""
+    if config is None:
+        return {}
+    if isinstance(config, Config):
+        return config.as_dict()
+    if isinstance(config, Mapping):
+        return {str(k): v for k, v in config.items()}
+    if isinstance(config, argparse.Namespace):
+        return dict(vars(config))
+    if isinstance(config, str | Path):
+        path = Path(config)
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidRequest(f"init(config={str(config)!r}): cannot read it: {exc}") from exc
+        if loaded is None:
+            return {}
+        if not isinstance(loaded, Mapping):
+            raise InvalidRequest(f"init(config={str(config)!r}): the file is not a mapping")
+        # W&B's config files may wrap values as {"key": {"value": v}}
+        return {
+            str(k): (v["value"] if isinstance(v, Mapping) and set(v) <= {"value", "desc"} else v)
+            for k, v in loaded.items()
+        }
+    raise InvalidRequest(
+        f"init(config=...) must be a dict, an argparse.Namespace or a YAML path, "
+        f"not {type(config).__name__}"
+    )
+
+
+class Config(MutableMapping[str, Any]):
+    """A dict with attribute access. ``dict(config)``, ``config.keys()``, ``"lr" in config``..."""
+
+    _data: dict[str, Any]
+    _locked: frozenset[str]
+
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, *, locked: Iterable[str] = ()
+    ) -> None:
+        object.__setattr__(self, "_data", dict(data or {}))
+        object.__setattr__(self, "_locked", frozenset(locked))
+
+    # mapping protocol
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise InvalidRequest(f"config keys must be strings, got {key!r}")
+        if key in self._locked and self._data.get(key) != value:
+            logger.warning(
+                "config key %r is set by the sweep (%r); ignored the update to %r",
+                key,
+                self._data.get(key),
+                value,
+            )
+            return
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    # attribute access
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails; never resolve private names (copy/pickle probe them)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"config has no key {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self._data[name]
+        except KeyError:
+            raise AttributeError(f"config has no key {name!r}") from None
+
+    # W&B methods
+    def update(  # type: ignore[override]  # W&B's signature: update(d, allow_val_change=None)
+        self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any
+    ) -> None:
+        """Set several keys; ``allow_val_change`` is accepted (values may always change)."""
+        for key, value in {**config_as_dict(d), **kwargs}.items():
+            self[key] = value
+
+    def setdefaults(self, d: Mapping[str, Any]) -> None:
+        """Set the keys of ``d`` that are not set yet (W&B's ``config.setdefaults``)."""
+        for key, value in config_as_dict(d).items():
+            if key not in self._data:
+                self[key] = value
+
+    def as_dict(self) -> dict[str, Any]:
+        """A deep copy as plain dicts."""
+        return copy.deepcopy(self._data)
+
+    def __repr__(self) -> str:
+        return f"Config({self._data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Config):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like dict
+
+
+class PreInitError(OpenSweepError, AttributeError):
+    """``opensweep.config``/``summary`` used outside a run. Also an AttributeError, so that
+    ``hasattr``/``getattr(x, name, default)`` keep working on the placeholders."""
+
+
+class PreInitConfig(Config):
+    """``opensweep.config`` before ``init()`` and after ``finish()`` (W&B raises then too)."""
+
+    def _refuse(self) -> OpenSweepError:
+        return PreInitError(
+            "opensweep.config is not available: call opensweep.init() first (inside "
+            "opensweep.agent, from the training function). The sweep-config functions are "
+            "imported with `from opensweep.config import parse, validate`."
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        raise self._refuse()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise self._refuse()
+
+    def __delitem__(self, key: str) -> None:
+        raise self._refuse()
+
+    def __iter__(self) -> Iterator[str]:
+        raise self._refuse()
+
+    def __len__(self) -> int:
+        raise self._refuse()
+
+    def __contains__(self, key: object) -> bool:
+        raise self._refuse()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise self._refuse()
+
+    def __repr__(self) -> str:
+        return "<opensweep.config before opensweep.init()>"

@@ -1,0 +1,1 @@
+"""Alembic migration scripts for the opensweep schema (run by ``opensweep db upgrade``)."""

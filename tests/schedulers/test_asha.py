@@ -1,0 +1,158 @@
+"""ASHA as a stateless stopping rule: rungs, the top-1/eta cut, min_runs, same-rung comparison."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from opensweep.core.model import RunState
+from opensweep.errors import ConfigError
+from opensweep.schedulers import asha
+from opensweep.schedulers.registry import get_scheduler
+
+
+def _stopped(spec: Any, trials: list[Any]) -> list[str]:
+    return sorted(d.run_id for d in asha.decide(spec, trials))
+
+
+def test_registry_resolves_asha() -> None:
+    assert get_scheduler("asha") is asha.decide
+
+
+def test_rungs_follow_eta_below_max_iter() -> None:
+    assert asha.asha_rungs(1, 3, 27) == [1, 3, 9]
+    assert asha.asha_rungs(2, 3, 81) == [2, 6, 18, 54]
+    assert asha.asha_rungs(1, 2, 9) == [1, 2, 4, 8]
+    assert asha.asha_rungs(4, 4, 4 + 1) == [4]
+    assert asha.asha_rungs(1, 3, None, limit=100) == [1, 3, 9, 27, 81]
+
+
+def test_top_third_of_a_full_rung_goes_on(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = [trial_of(f"r{v}", [float(v)]) for v in range(9)]  # r0 best ... r8 worst
+    assert _stopped(spec, trials) == [f"r{v}" for v in range(3, 9)]
+
+
+def test_ties_at_the_cut_survive(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = [trial_of("a", [1.0]), trial_of("b", [2.0]), trial_of("c", [2.0])]
+    assert _stopped(spec, trials) == ["b", "c"]  # keep 1 of 3
+    # two share the best value: both go on
+    trials = [trial_of("a", [2.0]), trial_of("b", [2.0]), trial_of("c", [3.0])]
+    assert _stopped(spec, trials) == ["c"]
+
+
+def test_no_cut_until_min_runs_reached_the_rung(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 4})
+    trials = [trial_of("a", [1.0]), trial_of("b", [5.0]), trial_of("c", [9.0])]
+    assert _stopped(spec, trials) == []
+    trials.append(trial_of("d", [2.0], RunState.FINISHED))
+    assert _stopped(spec, trials) == ["b", "c"]
+
+
+def test_runs_are_compared_at_the_same_rung_only(spec_of: Any, trial_of: Any) -> None:
+    # "early" finished long ago with a great value at iteration 9, but at rung 3 it was mediocre;
+    # "late" (at rung 3) is compared with the others' best by iteration 3, not their later values.
+    spec = spec_of("asha", {"min_iter": 3, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = [
+        trial_of("early", [5.0, 5.0, 5.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1], RunState.FINISHED),
+        trial_of("other", [6.0, 6.0, 6.0], RunState.FINISHED),
+        trial_of("late", [4.0, 4.0, 4.0]),
+    ]
+    assert _stopped(spec, trials) == []
+
+
+def test_a_run_is_judged_at_its_highest_rung(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    others = [trial_of(f"o{i}", [1.0, 1.0, 1.0], RunState.FINISHED) for i in range(3)]
+    # bad at rung 1, but at rung 3 it is the best by iteration 3: goes on
+    comeback = trial_of("comeback", [9.0, 9.0, 0.5])
+    assert _stopped(spec, [*others, comeback]) == []
+    # while below rung 3 it is judged at rung 1 and cut
+    assert _stopped(spec, [*others, trial_of("comeback", [9.0, 9.0])]) == ["comeback"]
+
+
+def test_best_so_far_by_default_strict_uses_the_value_at_the_rung(
+    spec_of: Any, trial_of: Any
+) -> None:
+    options = {"min_iter": 3, "max_iter": 27, "eta": 3, "min_runs": 3}
+    others = [trial_of(f"o{i}", [2.0, 2.0, 2.0], RunState.FINISHED) for i in range(3)]
+    spiky = trial_of("spiky", [1.0, 1.0, 9.0])  # one bad epoch right at the rung
+    assert _stopped(spec_of("asha", options), [*others, spiky]) == []
+    strict = spec_of("asha", {**options, "strict": True})
+    assert _stopped(strict, [*others, spiky]) == ["spiky"]
+
+
+def test_nan_counts_as_the_worst_value(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 2, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = [
+        trial_of("a", [1.0, 1.0]),
+        trial_of("b", [1.0, 1.0]),
+        trial_of("diverged", [math.nan, math.nan]),
+    ]
+    assert _stopped(spec, trials) == ["diverged"]
+
+
+def test_maximize_and_reason(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of(
+        "asha",
+        {"min_iter": 1, "max_iter": 9, "eta": 3, "min_runs": 3},
+        metric="acc",
+        goal="maximize",
+    )
+    trials = [trial_of("a", [0.9]), trial_of("b", [0.5]), trial_of("c", [0.7])]
+    decisions = asha.decide(spec, trials)
+    assert sorted(d.run_id for d in decisions) == ["b", "c"]
+    reason = {d.run_id: d.reason for d in decisions}["b"]
+    assert reason.startswith("asha rung 1: 0.5 worse than threshold 0.9")
+    assert "best 1 of 3 runs" in reason
+
+
+def test_no_rung_at_or_after_max_iter(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 3, "max_iter": 9, "eta": 3, "min_runs": 2})
+    # at iteration 9 (= max_iter) there is no rung: judged at rung 3, where it was fine
+    trials = [
+        trial_of("a", [1.0] * 9, RunState.FINISHED),
+        trial_of("b", [1.0, 1.0, 1.0] + [5.0] * 6),
+    ]
+    assert _stopped(spec, trials) == []
+
+
+def test_only_running_runs_without_a_pending_stop(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 9, "eta": 3, "min_runs": 3})
+    trials = [
+        trial_of("best", [0.0], RunState.FINISHED),
+        trial_of("bad_failed", [9.0], RunState.FAILED),
+        trial_of("bad_asked", [9.0], stop_requested=True),
+        trial_of("bad_running", [9.0]),
+    ]
+    assert _stopped(spec, trials) == ["bad_running"]
+
+
+@pytest.mark.parametrize(
+    ("options", "bad_key"),
+    [
+        ({"min_iter": 0}, "early_terminate.min_iter"),
+        ({"eta": 1}, "early_terminate.eta"),
+        ({"min_runs": 0}, "early_terminate.min_runs"),
+        ({"strict": 1}, "early_terminate.strict"),
+        ({"min_iter": 9, "max_iter": 9}, "early_terminate.max_iter"),
+    ],
+)
+def test_bad_options_name_the_key(
+    options: dict[str, Any], bad_key: str, spec_of: Any, trial_of: Any
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        asha.decide(spec_of("asha", options), [trial_of("a", [1.0])])
+    assert [path for path, _ in info.value.violations] == [bad_key]
+
+
+def test_defaults_apply_without_options(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {})
+    n = asha.DEFAULT_MIN_RUNS
+    trials = [trial_of(f"r{i}", [float(i)]) for i in range(n)]
+    keep = max(1, int(n / asha.DEFAULT_ETA))
+    assert _stopped(spec, trials) == sorted(f"r{i}" for i in range(keep, n))
+    assert _stopped(spec, trials[: n - 1]) == []

@@ -1,0 +1,134 @@
+"""``opensweep server``: safe defaults, tokens, a real server process whose logs hold no token."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from opensweep.cli.server_cmd import default_db_url, is_loopback, redact, server
+from opensweep.client.local import LocalClient
+from opensweep.wire.models import API_PREFIX
+
+from .conftest import free_port
+
+
+def test_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for host in ("0.0.0.0", "192.0.2.10", "::", "my-host.example"):
+        result = runner.invoke(
+            server,
+            ["--host", host, "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+            env={"OPENSWEEP_TOKEN": None},
+        )
+        assert result.exit_code == 2, (host, result.output)
+        assert "refusing to serve" in result.output and "--new-token" in result.output
+    assert not (tmp_path / "x.db").exists()  # refused before touching anything
+
+
+def test_new_token_prints_one_and_writes_a_private_file(tmp_path: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(server, ["--new-token"])
+    assert first.exit_code == 0
+    token = first.output.strip()
+    assert len(token) >= 40 and " " not in token
+    target = tmp_path / "token"
+    written = runner.invoke(server, ["--new-token", "--token-file", str(target)])
+    assert written.exit_code == 0
+    assert target.read_text().strip() in written.output
+    assert target.read_text().strip() != token
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    again = runner.invoke(server, ["--new-token", "--token-file", str(target)])
+    assert again.exit_code == 2 and "not overwriting" in again.output
+
+
+def test_helpers() -> None:
+    assert default_db_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert default_db_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert default_db_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+    assert default_db_url("http://server:8765").endswith("/opensweep.db")
+    assert default_db_url(None) == f"sqlite:///{Path('opensweep.db').resolve()}"
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.5.0.1", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "example.org"))
+    assert redact("postgresql://user:s3cret@host/db") == "postgresql://user:***@host/db"
+    assert redact("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.communicate()[0]}")
+        try:
+            if httpx.get(f"{url}{API_PREFIX}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+@pytest.mark.slow
+def test_server_process_serves_and_never_logs_tokens(tmp_path: Path) -> None:
+    token = "cli-token-" + "z" * 30
+    wrong = "wrong-token-" + "q" * 30
+    (tmp_path / "token").write_text(token + "\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "opensweep",
+            "server",
+            "--db",
+            f"sqlite:///{tmp_path / 's.db'}",
+            "--port",
+            str(port),
+            "--token-file",
+            str(tmp_path / "token"),
+            "--access-log",
+            "--log-level",
+            "debug",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OPENSWEEP_TOKEN": ""},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        api = f"{url}{API_PREFIX}"
+        assert httpx.get(f"{api}/sweeps").status_code == 401
+        assert (
+            httpx.get(f"{api}/sweeps", headers={"authorization": f"Bearer {wrong}"}).status_code
+            == 401
+        )
+        good = httpx.post(
+            f"{api}/runs", json={"name": "r"}, headers={"authorization": f"Bearer {token}"}
+        )
+        assert good.status_code == 201
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=20)
+    assert "opensweep server on http://127.0.0.1" in output
+    assert "POST /api/v1/runs" in output  # the access log is on...
+    assert token not in output and wrong not in output  # ...and holds no token
+
+
+def test_refuses_a_schema_newer_than_it_knows(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    LocalClient(f"sqlite:///{db}").close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE opensweep_schema_version SET version_num = '9999'")
+    result = CliRunner().invoke(server, ["--db", f"sqlite:///{db}", "--port", str(free_port())])
+    assert result.exit_code == 1, result.output
+    assert "9999" in result.output or "newer" in result.output

@@ -1,0 +1,260 @@
+"""SQL-store specifics: URLs, SQLite settings, migrations and schema versions, error wrapping."""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import sqlite3
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from opensweep import errors
+from opensweep.store import DEFAULT_URL, open_store, schema_revision, upgrade
+from opensweep.store.sql import SQLStore, schema
+from opensweep.store.sql.engine import create_engine, normalize_url, safe_url
+from opensweep.store.sql.tables import metadata
+from opensweep.testing.store_contract import make_sweep
+
+
+def test_default_url() -> None:
+    assert DEFAULT_URL == "sqlite:///opensweep.db"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///rel.db", "sqlite:///rel.db"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        (
+            "postgres://u@h/db?options=-csearch_path%3Ds",
+            "postgresql+psycopg://u@h/db?options=-csearch_path%3Ds",
+        ),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ],
+)
+def test_normalize_url(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+
+
+def test_bare_path_is_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert normalize_url("runs.db") == f"sqlite:///{tmp_path / 'runs.db'}"
+    store = open_store("runs.db")
+    try:
+        store.create_sweep(make_sweep())
+    finally:
+        store.close()
+    assert (tmp_path / "runs.db").exists()
+    assert store.url == f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8765", "mysql://x@y/z", ""])
+def test_unsupported_urls(url: str) -> None:
+    with pytest.raises(errors.StoreError):
+        open_store(url)
+
+
+def test_sqlite_settings(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    assert isinstance(store, SQLStore)
+    try:
+        with store._engine.connect() as conn:
+            pragma = {
+                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+            }
+    finally:
+        store.close()
+    assert pragma == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "synchronous": 1,  # NORMAL
+        "busy_timeout": 60000,
+    }
+
+
+def test_postgres_search_path_option_is_honoured(postgres_url: str) -> None:
+    store = open_store(postgres_url)
+    try:
+        store.create_sweep(make_sweep())
+    finally:
+        store.close()
+    schema_name = postgres_url.rsplit("search_path%3D", 1)[1]
+    engine = sa.create_engine(normalize_url(postgres_url.split("?")[0]))
+    try:
+        with engine.connect() as conn:
+            tables = set(
+                conn.execute(
+                    sa.text(
+                        "select table_name from information_schema.tables where table_schema = :s"
+                    ),
+                    {"s": schema_name},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+    assert {"sweeps", "runs", "history", schema.VERSION_TABLE} <= tables
+
+
+# ------------------------------------------------------------------------- migrations
+def test_head_revision_matches_migration_scripts() -> None:
+    assert schema.head_revision() == schema.HEAD_REVISION
+    assert schema.HEAD_REVISION in schema.known_revisions()
+
+
+def test_new_database_is_at_head(store_url: str) -> None:
+    assert schema_revision(store_url) is None
+    open_store(store_url).close()
+    assert schema_revision(store_url) == schema.HEAD_REVISION
+
+
+def test_migrated_schema_equals_table_definitions(store_url: str) -> None:
+    """The migrations build exactly the schema ``tables.py`` declares (nothing forgotten)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    upgrade(store_url)
+    engine = create_engine(normalize_url(store_url))
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "version_table": schema.VERSION_TABLE}
+            )
+            diffs = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    assert diffs == []
+
+
+def test_upgrade_function(store_url: str) -> None:
+    assert upgrade(store_url) == (None, schema.HEAD_REVISION)
+    assert upgrade(store_url) == (schema.HEAD_REVISION, schema.HEAD_REVISION)
+    store = open_store(store_url)
+    try:
+        store.create_sweep(make_sweep())
+        assert store.get_sweep("sw1").id == "sw1"
+    finally:
+        store.close()
+
+
+def _set_revision(url: str, revision: str) -> None:
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(f"UPDATE {schema.VERSION_TABLE} SET version_num = :r"), {"r": revision}
+            )
+    finally:
+        engine.dispose()
+
+
+def test_newer_schema_is_refused(store_url: str) -> None:
+    open_store(store_url).close()
+    _set_revision(store_url, "9999")
+    with pytest.raises(
+        errors.SchemaVersionError, match="newer than this version of opensweep"
+    ) as exc:
+        open_store(store_url)
+    assert exc.value.details["revision"] == "9999"
+    with pytest.raises(errors.SchemaVersionError):
+        upgrade(store_url)
+
+
+def test_older_schema_asks_for_upgrade(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_store(store_url).close()
+    # Pretend this code is one revision ahead of the database.
+    monkeypatch.setattr(schema, "HEAD_REVISION", "0002")
+    monkeypatch.setattr(schema, "known_revisions", lambda: {"0001", "0002"})
+    with pytest.raises(errors.StoreError, match="opensweep db upgrade") as exc:
+        open_store(store_url)
+    assert not isinstance(exc.value, errors.SchemaVersionError)
+
+
+def _open_worker(url: str, start: Any, out: Any) -> None:
+    try:
+        start.wait(60)
+        store = open_store(url)
+        store.close()
+        out.put("ok")
+    except BaseException:
+        out.put(traceback.format_exc())
+
+
+def test_many_processes_open_a_new_database_at_once(store_url: str) -> None:
+    """The first open creates the schema exactly once even when processes race for it."""
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    workers = [
+        ctx.Process(target=_open_worker, args=(store_url, start, out), daemon=True)
+        for _ in range(4)
+    ]
+    try:
+        for w in workers:
+            w.start()
+        start.set()
+        results = []
+        for _ in workers:
+            try:
+                results.append(out.get(timeout=120))
+            except queue.Empty:
+                pytest.fail("an opening process hung")
+    finally:
+        for w in workers:
+            w.join(timeout=10)
+            if w.is_alive():
+                w.kill()
+                w.join(timeout=5)
+        out.close()
+    assert results == ["ok"] * 4, results
+    assert schema_revision(store_url) == schema.HEAD_REVISION
+
+
+# ------------------------------------------------------------------------- errors
+def test_missing_directory_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(errors.StoreError, match="does not exist"):
+        open_store(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+
+def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not a database file at all" * 100)
+    with pytest.raises(errors.StoreError, match="not a database"):
+        open_store(f"sqlite:///{path}")
+
+
+def test_unreachable_postgres_hides_password() -> None:
+    url = "postgresql://alice:s3cr3t-pw@127.0.0.1:1/nowhere?connect_timeout=2"
+    with pytest.raises(errors.StoreError) as exc:
+        open_store(url)
+    assert "s3cr3t-pw" not in str(exc.value)
+    assert "127.0.0.1" in str(exc.value)
+    assert exc.value.__cause__ is None and exc.value.__suppress_context__
+
+
+def test_safe_url_masks_password() -> None:
+    assert "pw" not in safe_url("postgresql+psycopg://u:pw@h/db")
+
+
+def test_database_failure_mid_operation_is_a_store_error(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    try:
+        path = sqlite_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as raw:
+            raw.execute("DROP TABLE history")
+        store.create_sweep(make_sweep())
+        from opensweep.testing.store_contract import make_run
+
+        store.create_run(make_run("r", sweep_id="sw1"))
+        with pytest.raises(errors.StoreError, match="history") as exc:
+            store.history("r")
+        assert (
+            not isinstance(exc.value.__context__, sa.exc.SQLAlchemyError)
+            or exc.value.__suppress_context__
+        )
+    finally:
+        store.close()
