@@ -11,12 +11,16 @@ written every row. Results also go to ``out/results.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -50,6 +54,22 @@ def bench_opensweep(url: str, n: int, label: str) -> dict[str, Any]:
         timer_overhead_ns=timer_overhead_ns(),
     )
     return result
+
+
+@contextlib.contextmanager
+def postgres_schema(base: str) -> Iterator[str]:
+    """A scratch schema on ``base``, dropped afterwards (the benchmark leaves nothing behind)."""
+    import psycopg
+
+    schema = f"logging_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        sep = "&" if "?" in base else "?"
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def bench_wandb(python: Path, n: int) -> dict[str, Any] | None:
@@ -86,7 +106,8 @@ def main() -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     results.append(bench_opensweep(f"sqlite:///{db}", args.n, "opensweep (SQLite)"))
     if args.postgres:
-        results.append(bench_opensweep(args.postgres, args.n, "opensweep (PostgreSQL)"))
+        with postgres_schema(args.postgres) as url:
+            results.append(bench_opensweep(url, args.n, "opensweep (PostgreSQL)"))
     wandb_result = bench_wandb(args.wandb_python, args.n)
     if wandb_result is not None:
         results.append(wandb_result)

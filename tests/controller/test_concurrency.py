@@ -9,11 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from opensweep.client.local import LocalClient
 from opensweep.core.model import RunState, SweepState
 
 CLAIMER = Path(__file__).with_name("claimer.py")
 PROCESSES = 4
+
+pytestmark = pytest.mark.slow  # real OS processes
 
 
 def test_processes_sharing_a_store_get_each_grid_point_once(store_url: str, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from opensweep.core.history import Trial
 from opensweep.core.model import MetricRow, Run, RunState, SweepState
 from opensweep.errors import ConfigError, Conflict
 from opensweep.schedulers.base import StopDecision
+from opensweep.search.base import Suggestion
 
 from .conftest import HEARTBEAT_TIMEOUT
 
@@ -357,3 +359,48 @@ def test_every_change_moves_updated_at(controller: Controller, clock: FakeClock)
     clock.advance(1)
     paused = controller.set_sweep_state(sweep.id, "pause")
     assert paused.updated_at == clock.now()
+
+
+# ---------------------------------------------------------------------- what a search method sees
+class RecordingMethod:
+    """Suggests x = a draw of the generator it is given; records what it saw."""
+
+    def __init__(self) -> None:
+        self.histories: list[list[Trial]] = []
+
+    def __call__(
+        self, spec: SweepSpec, history: Sequence[Trial], n: int, rng: Any
+    ) -> list[Suggestion]:
+        self.histories.append(list(history))
+        return [Suggestion({"x": float(rng.random())}, note=f"seen {len(history)} runs")]
+
+
+def test_a_learning_method_sees_every_run_with_its_metric_history(
+    controller: Controller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    method = RecordingMethod()
+    monkeypatch.setattr(controller_module, "get_method", lambda name: method)
+    config = {
+        "method": "bayes",
+        "metric": {"name": "loss", "goal": "minimize"},
+        "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        "seed": 3,
+    }
+    sweep = controller.create_sweep(config)
+    first = claim(controller, sweep.id)
+    assert first.notes == "seen 0 runs"
+    controller.log(first.id, 0, row(0, loss=0.5) + row(1, loss="NaN") + row(2, loss=0.25))
+    controller.log(first.id, 1, [], {"loss": 0.2})
+    controller.finish_run(first.id, exit_code=0)
+    second = claim(controller, sweep.id)
+    (trial,) = method.histories[-1]
+    assert trial.run_id == first.id and trial.state is RunState.FINISHED
+    assert trial.params == first.config
+    assert trial.metric_history[0] == 0.5 and trial.metric_history[2] == 0.25
+    assert math.isnan(trial.metric_history[1])  # a string "NaN" is not a number
+    assert trial.summary_metric == 0.2 and trial.created_index == 0
+    # the generator is a function of (sweep seed, run index): a replay draws the same x
+    replay = controller.create_sweep(config)
+    assert claim(controller, replay.id).config == first.config
+    assert claim(controller, replay.id).config == second.config
+    assert first.config != second.config

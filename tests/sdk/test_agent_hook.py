@@ -120,10 +120,10 @@ def test_stop_requested_before_init_is_delivered(client: Client) -> None:
 def test_stop_reported_by_a_log_batch_raises_on_the_next_log(url: str) -> None:
     with connect(url) as client:
         record = next_run(client)
-        with agent_context(client, record):
+        with agent_context(client, record) as ctx:
             run = opensweep.init()
             opensweep.log({"loss": 1.0})
-            assert not run.should_stop
+            assert not run.should_stop and ctx.stop_reason is None
             client.set_sweep_state(record.sweep_id or "", "cancel")  # stop_reason on the run
             deadline = time.monotonic() + 10
             with pytest.raises(opensweep.RunStopped, match="canceled"):
@@ -131,6 +131,7 @@ def test_stop_reported_by_a_log_batch_raises_on_the_next_log(url: str) -> None:
                     opensweep.log({"loss": 1.0})
                     time.sleep(0.005)
             assert run.should_stop
+        assert ctx.stop_reason == "sweep canceled"  # the agent sees what the log batch said
         assert client.finish_run(record.id).state is RunState.KILLED
 
 

@@ -224,3 +224,34 @@ def test_many_rows_through_a_real_run_on_postgres_and_sqlite(url: str) -> None:
     with connect(url) as c:
         assert values(c, run.id) == list(range(3000))
         assert c.get_run(run.id).summary["i"] == 2999
+
+
+def test_log_never_talks_to_the_store_in_the_callers_thread(
+    client: Client, flaky: FlakyClient
+) -> None:
+    record = client.start_run()
+    callers: set[str] = set()
+    inner_log = flaky.log
+
+    def spying_log(*args: Any, **kwargs: Any) -> LogResult:
+        callers.add(threading.current_thread().name)
+        return inner_log(*args, **kwargs)
+
+    flaky.log = spying_log  # type: ignore[method-assign]
+    flaky.down.set()  # even with the store away, log() returns at once
+    run = Run(
+        client=flaky,  # type: ignore[arg-type]
+        record=record,
+        config=Config(),
+        mode=RunMode.PLAIN,
+        owns_client=False,
+        settings=FAST,
+    )
+    started = time.monotonic()
+    for i in range(2000):
+        run.log({"i": i})
+    assert time.monotonic() - started < 2.0
+    flaky.down.clear()
+    run.finish(timeout=10)
+    assert callers == {f"opensweep-writer-{record.id}"}
+    assert values(client, record.id) == list(range(2000))

@@ -22,11 +22,9 @@ def run_function(agent: Agent, run: Run) -> Outcome:
     ends the run. A stop request (scheduler, canceled sweep) reaches the function as
     ``RunStopped`` from its next ``log()``.
     """
-    from opensweep.agent.runner import _Heartbeat
-
     assert agent.function is not None
     outcome: Outcome
-    hb = _Heartbeat(agent.client, agent.agent_id, run.id, agent.options.heartbeat_interval)
+    hb = agent.heartbeat(run.id)
     with agent_context(agent.client, run) as ctx, hb:
         hb.on_stop = ctx.stop
         try:

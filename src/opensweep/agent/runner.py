@@ -23,6 +23,7 @@ from types import FrameType
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from opensweep.agent.macros import build_argv
 from opensweep.agent.process import ChildProcess
@@ -77,6 +78,7 @@ class _Heartbeat:
         self._done = threading.Event()
         self.stop_reason: str | None = None
         self.on_stop: Callable[[str], None] | None = None
+        self.on_beat: Callable[[], None] | None = None
         self._thread = threading.Thread(target=self._loop, name="opensweep-heartbeat", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
@@ -98,6 +100,9 @@ class _Heartbeat:
                 self.stop_reason = reason
                 if self.on_stop is not None:
                     self.on_stop(reason)
+            if self.on_beat is not None:
+                with contextlib.suppress(OpenSweepError):
+                    self.on_beat()
 
 
 class Agent:
@@ -117,6 +122,7 @@ class Agent:
         self.console = console or Console(stderr=True)
         self.agent_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._interrupted: int | None = None  # the signal that asked us to stop
+        self._on_beat: Callable[[], None] | None = None
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -169,15 +175,25 @@ class Agent:
                     return None
 
     def _execute(self, sweep: Sweep, run: Run) -> Run:
-        self.console.print(f"[cyan]▶ {run.name}[/cyan] {_format_config(run.config)}")
+        config_text = escape(_format_config(run.config))
+        self.console.print(f"[cyan]▶ {escape(run.name)}[/cyan] {config_text}")
         if run.notes:
-            self.console.print(f"  [dim]{run.notes}[/dim]")
-        if self.function is not None:
-            from opensweep.agent.function_mode import run_function
+            self.console.print(f"  [dim]{escape(run.notes)}[/dim]")
+        metric = self._metric_name()
+        with self.console.status(f"{escape(run.name)} starting") as status:
 
-            outcome = run_function(self, run)
-        else:
-            outcome = self._run_command(sweep, run)
+            def show_progress() -> None:
+                # the live line: config, step and metric, refreshed on every heartbeat
+                current = self.client.get_run(run.id)
+                status.update(f"{escape(run.name)} {config_text} {_metric_text(current, metric)}")
+
+            self._on_beat = show_progress
+            if self.function is not None:
+                from opensweep.agent.function_mode import run_function
+
+                outcome = run_function(self, run)
+            else:
+                outcome = self._run_command(sweep, run)
         state, exit_code, error = outcome
         try:
             return self.client.finish_run(run.id, state=state, exit_code=exit_code, error=error)
@@ -222,7 +238,7 @@ class Agent:
         except OSError as exc:
             return RunState.FAILED, None, f"could not start {argv!r}: {exc}"
         stop_reason: str | None = None
-        with _Heartbeat(self.client, self.agent_id, run.id, self.options.heartbeat_interval) as hb:
+        with self.heartbeat(run.id) as hb:
             while child.poll() is None:
                 if self._interrupted is not None:
                     child.send(self._interrupted)
@@ -238,6 +254,11 @@ class Agent:
             return RunState.STOPPED, code, None
         tail = None if code == 0 else _tail(log_path)
         return None, code, tail
+
+    def heartbeat(self, run_id: str) -> _Heartbeat:
+        hb = _Heartbeat(self.client, self.agent_id, run_id, self.options.heartbeat_interval)
+        hb.on_beat = self._on_beat
+        return hb
 
     # -- signals -------------------------------------------------------------------------------
 
@@ -274,13 +295,13 @@ class Agent:
             RunState.CRASHED: "red",
         }.get(run.state, "white")
         metric = _metric_text(run, self._metric_name())
-        line = f"[{colour}]■ {run.name} {run.state.value}[/{colour}] {metric}"
+        line = f"[{colour}]■ {escape(run.name)} {run.state.value}[/{colour}] {escape(metric)}"
         if run.stop_reason and run.state is RunState.STOPPED:
-            line += f" [dim]({run.stop_reason})[/dim]"
+            line += f" [dim]({escape(run.stop_reason)})[/dim]"
         self.console.print(line)
         if run.state is RunState.FAILED and run.error:
             last = run.error.strip().splitlines()[-1] if run.error.strip() else ""
-            self.console.print(f"  [red]{last}[/red]")
+            self.console.print(f"  [red]{escape(last)}[/red]")
 
     def _metric_name(self) -> str | None:
         metric = self.client.get_sweep(self.sweep_id).config.get("metric")

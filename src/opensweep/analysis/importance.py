@@ -340,10 +340,10 @@ def compute_importance(
     space: Space | None = None,
     params: Sequence[ParamInfo] | None = None,
     metric: str | None = None,
-    n_trees: int = 100,
+    n_trees: int = 50,
     folds: int = 5,
     repeats: int = 3,
-    max_runs: int = 2000,
+    max_runs: int = 1000,
 ) -> ImportanceReport:
     """Importance and correlation of every parameter for the metric.
 

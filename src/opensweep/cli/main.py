@@ -19,7 +19,9 @@ from opensweep.errors import ConfigError, OpenSweepError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console()
+# Piped output (CSV-like use, logs, CI) gets wide tables rather than rich's 80-column default.
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(width=_PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 url_option = click.option(
@@ -211,7 +213,7 @@ def show(sweep_path: str, top: int | None, url: str | None) -> None:
     import yaml
     from rich.syntax import Syntax
 
-    from opensweep.cli.render import leaderboard, styled_state
+    from opensweep.cli.render import leaderboard, stop_reasons, styled_state
     from opensweep.core.paths import parse_sweep_path
 
     client = open_client(url)
@@ -225,6 +227,11 @@ def show(sweep_path: str, top: int | None, url: str | None) -> None:
         text = yaml.safe_dump(dict(sw.config), sort_keys=False)
         console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
         console.print(leaderboard(sw, runs, top))
+        reasons = stop_reasons(runs)
+        if reasons:
+            console.print("[bold]stopped early[/bold]")
+            for line in reasons:
+                console.print(f"  {line}", highlight=False)
     finally:
         client.close()
 

@@ -69,10 +69,24 @@ def styled_state(state: str) -> str:
     return f"[{style}]{state}[/{style}]"
 
 
+def short_reason(reason: str | None) -> str:
+    """The head of a stop reason ("hyperband band 9") for a table cell."""
+    return (reason or "").split(":", 1)[0]
+
+
+def stop_reasons(runs: Sequence[Run]) -> list[str]:
+    """One line per stopped run, with the whole reason (the table shows only its head)."""
+    return [
+        f"{escape(r.name)}: {escape(r.stop_reason)}"
+        for r in runs
+        if r.state is RunState.STOPPED and r.stop_reason
+    ]
+
+
 def sweeps_table(rows: Sequence[tuple[Sweep, Sequence[Run]]]) -> Table:
     table = Table(title="sweeps", header_style="bold")
     for col in ("id", "name", "project", "method", "state", "runs", "best"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("id", "state", "best"))
     for sweep, runs in rows:
         name, goal = metric_of(sweep)
         counts: dict[str, int] = {}
@@ -97,20 +111,24 @@ def leaderboard(sweep: Sweep, runs: Sequence[Run], top: int | None = None) -> Ta
     ordered = ranked(runs, name, goal)
     if top is not None:
         ordered = ordered[:top]
-    params = sorted({k for r in runs for k in flatten(r.config)})
+    # Parameters that are the same in every run (e.g. `value:` constants) say nothing here.
+    flats = [flatten(r.config) for r in runs]
+    params = sorted(
+        k for k in {k for f in flats for k in f} if len({repr(f.get(k)) for f in flats}) > 1
+    )
     table = Table(title=f"leaderboard ({name or 'no metric'}, {goal})", header_style="bold")
-    table.add_column("#", justify="right")
-    table.add_column("run")
-    table.add_column("state")
+    table.add_column("#", justify="right", min_width=2, no_wrap=True)
+    table.add_column("run", no_wrap=True, min_width=10)
+    table.add_column("state", no_wrap=True, min_width=8)
     if name:
-        table.add_column(name, justify="right", style="bold")
+        table.add_column(name, justify="right", style="bold", no_wrap=True, min_width=7)
     for p in params:
-        table.add_column(p, justify="right")
-    table.add_column("note")
+        table.add_column(p, justify="right", no_wrap=True, min_width=5)
+    table.add_column("note", no_wrap=True, overflow="ellipsis", max_width=20)
     for i, run in enumerate(ordered, 1):
         flat = flatten(run.config)
         value = run_metric(run, name)
-        note = run.stop_reason if run.state is RunState.STOPPED else (run.notes or "")
+        note = short_reason(run.stop_reason) if run.state is RunState.STOPPED else run.notes
         cells = [str(i), fmt(run.name), styled_state(run.state.value)]
         if name:
             cells.append("" if value is None else fmt(value))

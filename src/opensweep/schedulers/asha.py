@@ -88,9 +88,6 @@ def settings_from_options(options: Mapping[str, Any], limit: int | None = None) 
     if max_iter is not None and max_iter <= min_iter:
         raise bad_option("max_iter", f"must be greater than min_iter ({min_iter}) (got {max_iter})")
     rungs = asha_rungs(min_iter, eta, max_iter, limit)
-    import os
-    if os.environ.get("ASHA_RUNGS"):
-        rungs = [int(x) for x in os.environ["ASHA_RUNGS"].split(":")]
     return AshaSettings(rungs=tuple(rungs), eta=eta, min_runs=min_runs, strict=strict)
 
 
@@ -111,34 +108,14 @@ class RungCut:
 
 
 def rung_value(values: Sequence[float], rung: int, strict: bool) -> float:
-    import os
-    g = float(os.environ.get("ASHA_PROJ", "0"))
-    v = values[rung - 1] if strict else min(values[:rung])
-    if g > 0:
-        prev = int(os.environ.get("ASHA_PREVDIV", "3"))
-        p = max(1, rung // prev)
-        if p < rung:
-            before = values[p - 1] if strict else min(values[:p])
-            if math.isfinite(before) and math.isfinite(v):
-                v = v - g * (before - v)
-    return v
+    return values[rung - 1] if strict else min(values[:rung])
 
 
 def rung_cuts(settings: AshaSettings, histories: Sequence[Sequence[float]]) -> dict[int, RungCut]:
     cuts: dict[int, RungCut] = {}
     for rung in settings.rungs:
         values = sorted(rung_value(h, rung, settings.strict) for h in histories if len(h) >= rung)
-        import os
-        mode = os.environ.get("ASHA_KEEP", "floor")
-        kmin = int(os.environ.get("ASHA_KMIN", "1"))
-        n = len(values)
-        if mode == "floor":
-            keep = int(n / settings.eta)
-        elif mode == "ceil":
-            keep = math.ceil(n / settings.eta)
-        else:
-            keep = int(n / settings.eta) + 1
-        keep = min(n, max(kmin, keep))
+        keep = max(1, int(len(values) / settings.eta))
         if len(values) < settings.min_runs:
             cuts[rung] = RungCut(rung, len(values), len(values), math.inf)
         else:
@@ -165,18 +142,7 @@ def decide(spec: SweepSpec, history: Sequence[Trial]) -> list[StopDecision]:
             continue
         cut = cuts[reached[-1]]
         value = rung_value(values, cut.rung, settings.strict)
-        import os
-        alpha = float(os.environ.get("ASHA_ALPHA", "0"))
-        if alpha > 0:
-            vals = [rung_value(h, cut.rung, settings.strict) for h in histories if len(h) >= cut.rung]
-            n = len(vals)
-            b = sum(1 for v in vals if v < value)
-            q = 1.0 / settings.eta
-            tail = sum(math.comb(n - 1, j) * q**j * (1 - q) ** (n - 1 - j) for j in range(b, n))
-            stop = b >= 1 and tail < alpha
-        else:
-            stop = value > cut.threshold
-        if stop:
+        if value > cut.threshold:
             what = f"{metric.name} at" if settings.strict else f"best {metric.name} by"
             reason = (
                 f"asha rung {cut.rung}: {shown(value, metric)} worse than threshold "
