@@ -7,8 +7,8 @@ exactly what opensweep's schedulers see, after every logged value.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -125,4 +125,3 @@ class OptunaPruner:
             ):
                 decisions.append(StopDecision(t.run_id, "optuna pruned"))
         return decisions
-

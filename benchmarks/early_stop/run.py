@@ -39,14 +39,15 @@ from problems import OUT, digits_mlp_pool, parametric_configs  # noqa: E402
 
 from opensweep.config.spec import EarlyTerminateSpec, MetricSpec, SweepSpec  # noqa: E402
 from opensweep.core.space import Space  # noqa: E402
-from opensweep.schedulers import asha, hyperband  # noqa: E402
+from opensweep.schedulers import hyperband  # noqa: E402
 from opensweep.schedulers.registry import get_scheduler  # noqa: E402
 from opensweep.testing.simulator import CurveConfig, SimResult, simulate  # noqa: E402
 
 EPOCHS = 27
 AGENTS = 4
 HYPERBAND = {"type": "hyperband", "min_iter": 3, "eta": 3}  # the W&B config of the issue
-ASHA = {"type": "asha", "min_iter": 1, "max_iter": EPOCHS, "eta": 3}
+ASHA = {"type": "asha", "min_iter": 1, "max_iter": EPOCHS, "eta": 3}  # rungs 1, 3, 9
+ASHA_SAFE = {"type": "asha", "min_iter": 1, "max_iter": EPOCHS, "s": 1, "eta": 3}  # rungs 1, 9
 
 
 def spec_for(early_terminate: dict[str, Any] | None) -> SweepSpec:
@@ -76,6 +77,7 @@ METHODS: list[Method] = [
     Method("opensweep hyperband", HYPERBAND, lambda: get_scheduler("hyperband")),
     Method("W&B sweeps hyperband", HYPERBAND, lambda: None),  # built per run (a subprocess)
     Method("opensweep asha", ASHA, lambda: get_scheduler("asha")),
+    Method("opensweep asha s=1", ASHA_SAFE, lambda: get_scheduler("asha")),
     Method(
         "Optuna HyperbandPruner",
         None,
@@ -142,6 +144,7 @@ def problem_configs(problem: str, seed: int, n: int) -> list[CurveConfig]:
 def summarize(rows: list[dict[str, Any]], baseline_epochs: float) -> dict[str, Any]:
     return {
         "best_final": statistics.median(r["best_final"] for r in rows),
+        "best_final_mean": statistics.mean(r["best_final"] for r in rows),
         "epochs": statistics.median(r["epochs"] for r in rows),
         "epochs_vs_none": statistics.median(r["epochs"] for r in rows) / baseline_epochs,
         "runs": statistics.median(r["runs"] for r in rows),
@@ -154,8 +157,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--runs", type=int, default=60, help="runs per sweep (same-runs table)")
-    parser.add_argument("--budget-runs", type=int, default=20,
-                        help="same-compute budget, in full-length runs (x max_iter epochs)")
+    parser.add_argument(
+        "--budget-runs",
+        type=int,
+        default=10,
+        help="same-compute budget, in full-length runs (x max_iter epochs)",
+    )
     parser.add_argument("--problems", default="digits-mlp,parametric")
     parser.add_argument("--methods", default="", help="comma-separated name prefixes")
     parser.add_argument(
@@ -174,8 +181,12 @@ def main() -> None:
             )
         METHODS.append(Method(f"asha[{variant}]", options, lambda: get_scheduler("asha")))
 
-    methods = [m for m in METHODS if not args.methods or any(
-        m.name.lower().startswith(p.strip().lower()) for p in args.methods.split(","))]
+    methods = [
+        m
+        for m in METHODS
+        if not args.methods
+        or any(m.name.lower().startswith(p.strip().lower()) for p in args.methods.split(","))
+    ]
     budget = args.budget_runs * EPOCHS
     results: dict[str, Any] = {"settings": vars(args) | {"epochs": EPOCHS, "agents": AGENTS}}
     started = time.monotonic()
@@ -197,13 +208,18 @@ def main() -> None:
             summary = {name: summarize(rows, base) for name, rows in table.items()}
             results[f"{problem} / {setting}"] = {"summary": summary, "per_seed": table}
             print(f"\n## {problem} — {setting} ({time.monotonic() - started:.0f}s)")
-            print(f"| method | best final loss (median) | epochs (median) | epochs vs none "
-                  f"| runs | best config killed |")
-            print("|---|---|---|---|---|---|")
+            print(
+                "| method | best final loss: median | mean | epochs (median) | epochs vs none "
+                "| runs | best config killed |"
+            )
+            print("|---|---|---|---|---|---|---|")
             for name, s in summary.items():
-                print(f"| {name} | {s['best_final']:.4f} | {s['epochs']:.0f} | "
-                      f"{s['epochs_vs_none']:.2f} | {s['runs']:.0f} | "
-                      f"{s['best_killed']}/{s['seeds']} |")
+                print(
+                    f"| {name} | {s['best_final']:.4f} | {s['best_final_mean']:.4f} | "
+                    f"{s['epochs']:.0f} | "
+                    f"{s['epochs_vs_none']:.2f} | {s['runs']:.0f} | "
+                    f"{s['best_killed']}/{s['seeds']} |"
+                )
             sys.stdout.flush()
     OUT.mkdir(exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))

@@ -143,6 +143,13 @@ class Agents:
         index = self.procs.index(proc)
         return (self.workdir / f"agent-{index}.log").read_text(errors="replace")
 
+    def check_alive(self) -> None:
+        """Fail now, with its output, if an agent already exited with an error."""
+        for proc in self.procs:
+            code = proc.poll()
+            if code not in (None, 0, -9):
+                raise AssertionError(f"agent exited with {code}:\n{self.output(proc)[-3000:]}")
+
     def wait(self, procs: Sequence[subprocess.Popen[bytes]], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for proc in procs:

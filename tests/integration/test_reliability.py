@@ -59,16 +59,18 @@ def test_eight_agents_share_a_64_point_grid(pg_server: ServerProcess, agents: Ag
 def test_server_killed_mid_sweep_loses_and_doubles_no_row(
     pg_server: ServerProcess, agents: Agents
 ) -> None:
-    rows = 120
+    rows = 200
     pg_server.start()
     with pg_server.client(retry_for=60) as client:
         sweep = client.create_sweep(grid(8))
         procs = [agents.function_agent(sweep.id, rows=rows, delay=0.01) for _ in range(4)]
 
         def logging_underway() -> bool:
+            agents.check_alive()
             return sum(r.last_seq >= 1 for r in client.list_runs(sweep.id)) >= 2
 
         wait_until(logging_underway, 120, "agents to be logging")
+        assert client.get_sweep(sweep.id).state is SweepState.RUNNING  # really mid-sweep
         pg_server.kill9()
         time.sleep(1.5)  # agents keep logging into their buffers while the server is gone
         pg_server.start()  # same port, same database
@@ -100,6 +102,7 @@ def test_killed_agent_run_is_crashed_within_the_timeout_and_the_sweep_goes_on(
             victim = group.cli_agent(sweep.id)  # command mode: its program hangs after a row
 
             def victim_logged() -> bool:
+                group.check_alive()
                 return any(r.last_seq >= 0 for r in client.list_runs(sweep.id))
 
             wait_until(victim_logged, 120, "the victim's run to log")

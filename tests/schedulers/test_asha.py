@@ -156,3 +156,27 @@ def test_defaults_apply_without_options(spec_of: Any, trial_of: Any) -> None:
     keep = max(1, int(n / asha.DEFAULT_ETA))
     assert _stopped(spec, trials) == sorted(f"r{i}" for i in range(keep, n))
     assert _stopped(spec, trials[: n - 1]) == []
+
+
+def test_max_iter_and_s_give_wandb_bands_plus_a_cheap_first_rung() -> None:
+    def rungs(options: dict[str, Any]) -> tuple[int, ...]:
+        return asha.settings_from_options(options).rungs
+
+    assert rungs({"min_iter": 1, "max_iter": 27, "s": 1}) == (1, 9)
+    assert rungs({"max_iter": 27, "s": 2}) == (3, 9)
+    assert rungs({"min_iter": 1, "max_iter": 27, "s": 2, "eta": 3}) == (1, 3, 9)
+    assert rungs({"min_iter": 5, "max_iter": 27, "s": 2}) == (3, 9)  # not below the bands: unused
+    assert rungs({"min_iter": 2, "max_iter": 27}) == (2, 6, 18)
+    assert rungs({})[:4] == (1, 3, 9, 27)  # no max_iter: rungs go on
+
+
+@pytest.mark.parametrize(
+    ("options", "bad_key"),
+    [({"s": 2}, "early_terminate.s"), ({"max_iter": 2, "s": 1}, "early_terminate.s")],
+)
+def test_s_needs_a_max_iter_with_room_for_a_band(
+    options: dict[str, Any], bad_key: str, spec_of: Any
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        asha.decide(spec_of("asha", options), [])  # an empty history validates the options
+    assert [path for path, _ in info.value.violations] == [bad_key]

@@ -57,6 +57,14 @@ class FlakyClient:
             raise TransportError("connection reset")
         return self.inner.log(run_id, seq, rows, summary)
 
+    finish_fails = 0
+
+    def finish_run(self, run_id: str, **kwargs: Any) -> Any:
+        if self.finish_fails > 0:
+            self.finish_fails -= 1
+            raise TransportError("connection refused")
+        return self.inner.finish_run(run_id, **kwargs)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
@@ -255,3 +263,22 @@ def test_log_never_talks_to_the_store_in_the_callers_thread(
     run.finish(timeout=10)
     assert callers == {f"opensweep-writer-{record.id}"}
     assert values(client, record.id) == list(range(2000))
+
+
+def test_finish_retries_recording_the_end_while_the_server_is_away(
+    client: Client, flaky: FlakyClient
+) -> None:
+    record = client.start_run()
+    flaky.finish_fails = 2
+    run = Run(
+        client=flaky,  # type: ignore[arg-type]
+        record=record,
+        config=Config(),
+        mode=RunMode.PLAIN,
+        owns_client=False,
+        settings=FAST,
+    )
+    run.log({"i": 0})
+    run.finish(exit_code=0)
+    assert flaky.finish_fails == 0
+    assert client.get_run(record.id).state is RunState.FINISHED

@@ -110,3 +110,17 @@ def test_new_tokens_are_long_and_distinct() -> None:
     tokens = {new_token() for _ in range(100)}
     assert len(tokens) == 100
     assert all(len(t) >= 40 for t in tokens)
+
+
+def test_dashboard_shells_are_public_and_its_data_is_guarded(guarded: Live) -> None:
+    pytest.importorskip("opensweep.server.dashboard")
+    with guarded.raw(token=None) as raw:
+        assert raw.get("/").status_code == 200
+        assert raw.get("/static/common.js").status_code == 200
+        assert raw.get("/dashboard/api/sweeps").status_code == 401
+        cookie = {"cookie": f"opensweep_token={READ}"}
+        assert raw.get("/dashboard/api/sweeps", headers=cookie).status_code == 200
+    # The dashboard's routes stay out of the API contract.
+    with guarded.raw() as raw:
+        paths = raw.get("/openapi.json").json()["paths"]
+        assert all(p.startswith(API_PREFIX) for p in paths)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 import sqlite3
-import traceback
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +13,7 @@ from opensweep.store import DEFAULT_URL, open_store, schema_revision, upgrade
 from opensweep.store.sql import SQLStore, schema
 from opensweep.store.sql.engine import create_engine, normalize_url, safe_url
 from opensweep.store.sql.tables import metadata
-from opensweep.testing.store_contract import make_sweep
+from opensweep.testing.store_contract import make_run, make_sweep, open_worker, run_in_processes
 
 
 def test_default_url() -> None:
@@ -27,7 +23,6 @@ def test_default_url() -> None:
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("sqlite:///rel.db", "sqlite:///rel.db"),
         ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
         ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
         (
@@ -44,6 +39,8 @@ def test_normalize_url(given: str, expected: str) -> None:
 def test_bare_path_is_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert normalize_url("runs.db") == f"sqlite:///{tmp_path / 'runs.db'}"
+    assert normalize_url("sqlite:///runs.db") == f"sqlite:///{tmp_path / 'runs.db'}"
+    assert normalize_url("sqlite:///sub/../runs.db") == f"sqlite:///{tmp_path / 'runs.db'}"
     store = open_store("runs.db")
     try:
         store.create_sweep(make_sweep())
@@ -51,6 +48,16 @@ def test_bare_path_is_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         store.close()
     assert (tmp_path / "runs.db").exists()
     assert store.url == f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+def test_in_memory_sqlite() -> None:
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        store = open_store(url)
+        try:
+            store.create_sweep(make_sweep())
+            assert store.get_sweep("sw1").id == "sw1"
+        finally:
+            store.close()
 
 
 @pytest.mark.parametrize("url", ["http://localhost:8765", "mysql://x@y/z", ""])
@@ -175,42 +182,9 @@ def test_older_schema_asks_for_upgrade(store_url: str, monkeypatch: pytest.Monke
     assert not isinstance(exc.value, errors.SchemaVersionError)
 
 
-def _open_worker(url: str, start: Any, out: Any) -> None:
-    try:
-        start.wait(60)
-        store = open_store(url)
-        store.close()
-        out.put("ok")
-    except BaseException:
-        out.put(traceback.format_exc())
-
-
 def test_many_processes_open_a_new_database_at_once(store_url: str) -> None:
     """The first open creates the schema exactly once even when processes race for it."""
-    ctx = multiprocessing.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    workers = [
-        ctx.Process(target=_open_worker, args=(store_url, start, out), daemon=True)
-        for _ in range(4)
-    ]
-    try:
-        for w in workers:
-            w.start()
-        start.set()
-        results = []
-        for _ in workers:
-            try:
-                results.append(out.get(timeout=120))
-            except queue.Empty:
-                pytest.fail("an opening process hung")
-    finally:
-        for w in workers:
-            w.join(timeout=10)
-            if w.is_alive():
-                w.kill()
-                w.join(timeout=5)
-        out.close()
-    assert results == ["ok"] * 4, results
+    assert run_in_processes(open_worker, [(store_url,)] * 3) == [None] * 3
     assert schema_revision(store_url) == schema.HEAD_REVISION
 
 
@@ -247,8 +221,6 @@ def test_database_failure_mid_operation_is_a_store_error(sqlite_url: str) -> Non
         with sqlite3.connect(path) as raw:
             raw.execute("DROP TABLE history")
         store.create_sweep(make_sweep())
-        from opensweep.testing.store_contract import make_run
-
         store.create_run(make_run("r", sweep_id="sw1"))
         with pytest.raises(errors.StoreError, match="history") as exc:
             store.history("r")

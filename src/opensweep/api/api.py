@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opensweep.api.objects import Run, Sweep
+from opensweep.api.objects import Run, Sweep, rank_runs
 from opensweep.api.query import OrderKey, matches
+from opensweep.client import connect
 from opensweep.client.base import Client
 from opensweep.core import model
 from opensweep.core.paths import parse_sweep_path
@@ -39,8 +40,6 @@ class Api:
         api_key: str | None = None,
     ) -> None:
         if client is None:
-            from opensweep.sdk.session import connect
-
             client = connect(url)
             self._owns_client = True
         else:
@@ -130,8 +129,6 @@ class Api:
         if order is None:
             return selected
         key = OrderKey.parse(order)
-        from opensweep.api.objects import rank_runs
-
         ranked = rank_runs(
             [(key.value(r.record), i, r) for i, r in enumerate(selected)], key.ascending
         )

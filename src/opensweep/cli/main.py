@@ -3,57 +3,14 @@
 from __future__ import annotations
 
 import csv
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 
-from opensweep.client import connect
-from opensweep.client.base import Client
+from opensweep.cli.common import console, handle_errors, open_client, url_option
 from opensweep.errors import ConfigError, OpenSweepError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-# Piped output (CSV-like use, logs, CI) gets wide tables rather than rich's 80-column default.
-_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-console = Console(width=_PIPED_WIDTH)
-err_console = Console(stderr=True)
-
-url_option = click.option(
-    "--url",
-    envvar="OPENSWEEP_URL",
-    default=None,
-    help="Where state lives: sqlite:///file.db (default ./opensweep.db), postgresql://..., "
-    "or http(s)://server. Also OPENSWEEP_URL.",
-)
-
-
-def handle_errors(fn: F) -> F:
-    """Print opensweep errors as one clear message (all violations for configs), no traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as exc:
-            err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
-            for path, message in exc.violations:
-                err_console.print(f"  {path}: {message}" if path else f"  {message}", markup=False)
-            sys.exit(2)
-        except OpenSweepError as exc:
-            err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def open_client(url: str | None) -> Client:
-    return connect(url, token=os.environ.get("OPENSWEEP_TOKEN"))
 
 
 def _load_config(path: str) -> dict[str, Any]:
@@ -156,10 +113,16 @@ def sweep(
 @click.option("--heartbeat-interval", type=float, default=None, help="Seconds between heartbeats.")
 @click.option("--poll-interval", type=float, default=5.0, show_default=True)
 @click.option("--quiet", is_flag=True, help="Do not echo the runs' output (it is still logged).")
+@click.option(
+    "--gpus",
+    default=None,
+    help="One agent per GPU: a count (4) or device ids (0,1,3); each sees only its device.",
+)
 @url_option
 @handle_errors
 def agent(
     sweep_path: str,
+    gpus: str | None,
     count: int | None,
     max_consecutive_failures: int,
     term_timeout: float,
@@ -170,6 +133,17 @@ def agent(
 ) -> None:
     """Run trials of SWEEP_PATH (id, project/id or entity/project/id) until it is done."""
     from opensweep.agent import AgentOptions, run_agent
+
+    if gpus is not None:
+        from opensweep.launchers.gpus import parse_gpus, run_per_gpu
+
+        extra = [f"--max-consecutive-failures={max_consecutive_failures}"]
+        extra += [f"--term-timeout={term_timeout}", f"--poll-interval={poll_interval}"]
+        extra += [f"--count={count}"] if count is not None else []
+        extra += [f"--heartbeat-interval={heartbeat_interval}"] if heartbeat_interval else []
+        extra += ["--quiet"] if quiet else []
+        extra += [f"--url={url}"] if url else []
+        sys.exit(run_per_gpu(sweep_path, parse_gpus(gpus), extra))
 
     options = AgentOptions(
         count=count,
@@ -309,22 +283,13 @@ def upgrade(url: str | None) -> None:
     console.print(f"schema of {target} is up to date")
 
 
-# Commands that live in their own modules (server, dashboard).
-def _register_optional() -> None:
-    import importlib
+# Commands that live in their own modules.
+def _register() -> None:
+    from opensweep.cli.launch_cmd import slurm
+    from opensweep.cli.server_cmd import server
 
-    for module, names in (
-        ("opensweep.cli.server_cmd", ("server",)),
-        ("opensweep.cli.ui_cmd", ("ui", "importance")),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        for name in names:
-            command = getattr(mod, name, None)
-            if isinstance(command, click.Command):
-                main.add_command(command, name=name)
+    main.add_command(server)
+    main.add_command(slurm)
 
 
-_register_optional()
+_register()

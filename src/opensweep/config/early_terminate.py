@@ -58,10 +58,22 @@ EARLY_TERMINATE_TYPES: dict[str, EarlyTerminateType] = {
         },
         requires_one_of=(("min_iter",), ("max_iter", "s")),
     ),
+    # Defaults of min_iter (1), min_runs and strict live in schedulers/asha.py (chosen on
+    # benchmarks/early_stop); an unset min_iter matters there (with s it adds no extra rung).
     "asha": EarlyTerminateType(
-        description="asynchronous successive halving",
-        options={"min_iter": _MIN_ITER, "max_iter": _MAX_ITER, "s": _S, "eta": _ETA},
-        requires_one_of=(("min_iter",), ("max_iter", "s")),
+        description="asynchronous successive halving (rungs min_iter * eta^k below max_iter)",
+        options={
+            "min_iter": _MIN_ITER,
+            "max_iter": Option("int", "full length of a run; no rung at or past it", minimum=2),
+            "s": _S,
+            "eta": _ETA,
+            "min_runs": Option(
+                "int", "runs that must reach a rung before it stops any (default 6)", minimum=1
+            ),
+            "strict": Option(
+                "bool", "compare the value at the rung, not the best up to it (default false)"
+            ),
+        },
     ),
 }
 

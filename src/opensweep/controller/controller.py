@@ -34,7 +34,7 @@ import math
 import operator
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from opensweep.controller.clock import Clock, SystemClock
 from opensweep.controller.names import new_id, random_name, run_name
 from opensweep.core.encoding import as_metric
 from opensweep.core.history import Trial
+from opensweep.core.metrics import MetricUnavailable, extremum
 from opensweep.core.model import (
     SWEEP_ACTIONS,
     MetricRow,
@@ -585,16 +586,15 @@ def _trials(
     return trials
 
 
-def best_metric(spec: SweepSpec, run: Run, values: Sequence[Any]) -> float | None:
-    """W&B's metric extremum: the best finite value over the history and the summary."""
+def _best_metric(spec: SweepSpec, run: Run, values: Sequence[Any]) -> float | None:
+    """W&B's metric extremum (history and summary, finite values only), or None."""
     if spec.metric is None:
         return None
-    candidates = [_metric_value(v) for v in values]
-    candidates.append(_metric_value(run.summary.get(spec.metric.name)))
-    finite = [v for v in candidates if math.isfinite(v)]
-    if not finite:
+    kind: Literal["min", "max"] = "min" if spec.metric.goal == "minimize" else "max"
+    try:
+        return extremum(values, run.summary.get(spec.metric.name), spec.metric.name, kind)
+    except MetricUnavailable:
         return None
-    return min(finite) if spec.metric.goal == "minimize" else max(finite)
 
 
 def _done_reason(
@@ -608,7 +608,7 @@ def _done_reason(
         for run in runs:
             if run.state is not RunState.FINISHED:
                 continue
-            best = best_metric(spec, run, series.get(run.id, ()))
+            best = _best_metric(spec, run, series.get(run.id, ()))
             if best is not None and not metric.better(metric.target, best):
                 return f"metric.target {metric.target:g} reached by run {run.id}"
     return None

@@ -1,22 +1,27 @@
 """Asynchronous successive halving (ASHA; Li et al., "A System for Massively Parallel
 Hyperparameter Tuning", MLSys 2020), as a stateless stopping rule over the sweep's runs.
 
-Rungs sit at ``min_iter * eta**k`` iterations (k = 0, 1, ...) below ``max_iter``. A run that
-reached rung k continues only while it is in the top ``1/eta`` of all runs (any state) that
-reached rung k; otherwise it is stopped. That is ASHA's promotion rule read as a stopping rule:
-a run is promoted to rung k+1 by being allowed to keep training until it gets there.
+``early_terminate: {type: asha, min_iter: 1, max_iter: 27, eta: 3, min_runs: 6, strict: false}``
 
-What makes it safer than W&B's hyperband and Optuna's pruners at the same compute:
+Rungs sit at ``min_iter * eta**k`` iterations (k = 0, 1, ...) below ``max_iter`` (no max_iter:
+no end). With ``max_iter`` and ``s`` the rungs are W&B's hyperband bands ``max_iter / eta**k``
+for k = 1..s, plus ``min_iter``, when given, as a first cheap rung (``min_iter: 1, max_iter: 27,
+s: 1`` gives rungs 1 and 9: the safer setting of benchmarks/early_stop). A run that reached rung k
+goes on only while it is among the best ``max(1, floor(n / eta))`` of the n runs (any state) that
+reached rung k; otherwise it is stopped: ASHA's promotion rule read as a stopping rule (a run is
+promoted by being allowed to train on to the next rung). Ties survive.
 
-- every run is compared at the same rung only (its value *at* the rung's iteration count, never a
-  value from further along), with the best value seen up to the rung by default, so one noisy
-  epoch does not kill a good configuration (``strict: true`` uses the value at the rung);
-- a rung cuts nobody until ``min_runs`` runs have reached it, so the first runs are not judged
-  against one or two others; a run that went on while its rung had too few runs is judged there
-  later, until it reaches the next rung (the decision is recomputed from the history each time,
-  so a restarted controller decides the same);
-- a run whose metric is NaN or infinite counts it as the worst value rather than as a missing
-  one: a diverged run is stopped at its next rung instead of running forever.
+Where it differs from W&B's hyperband and Optuna's pruners, on purpose:
+
+- runs are compared at the same rung only: the best value each run had logged by the rung's
+  iteration count (``strict: true``: the value at that iteration), so one noisy epoch does not
+  kill a good configuration and a finished run's later values never raise the bar;
+- a rung stops nobody until ``min_runs`` runs reached it, so early runs are not judged against
+  one or two others; a run that went on while its rung had too few runs is judged there once
+  more runs arrive, until it reaches the next rung (everything is recomputed from the history on
+  each call, so a restarted controller decides the same);
+- a NaN or infinite value is the worst value, not a missing one: a diverged run is stopped at its
+  next rung instead of running on unjudged.
 
 Iterations are the number of times the metric was logged (W&B's meaning).
 """
@@ -80,15 +85,37 @@ def asha_rungs(
 
 
 def settings_from_options(options: Mapping[str, Any], limit: int | None = None) -> AshaSettings:
+    """Read (and check) asha's options; raises ConfigError naming the bad key.
+
+    Rungs: ``min_iter * eta**k`` below ``max_iter``; or, with ``max_iter`` and ``s``, W&B's
+    hyperband bands ``max_iter / eta**k`` for k = 1..s, plus ``min_iter`` (when given) as a first,
+    cheap rung below them.
+    """
     eta = eta_option(options, DEFAULT_ETA)
-    min_iter = int_option(options, "min_iter", DEFAULT_MIN_ITER) or DEFAULT_MIN_ITER
+    given_min_iter = int_option(options, "min_iter")
     max_iter = int_option(options, "max_iter")
+    s = int_option(options, "s")
     min_runs = int_option(options, "min_runs", DEFAULT_MIN_RUNS) or DEFAULT_MIN_RUNS
     strict = bool_option(options, "strict", DEFAULT_STRICT)
+    min_iter = DEFAULT_MIN_ITER if given_min_iter is None else given_min_iter
     if max_iter is not None and max_iter <= min_iter:
         raise bad_option("max_iter", f"must be greater than min_iter ({min_iter}) (got {max_iter})")
-    rungs = asha_rungs(min_iter, eta, max_iter, limit)
+    if s is None:
+        rungs = asha_rungs(min_iter, eta, max_iter, limit)
+    elif max_iter is None:
+        raise bad_option("s", "needs max_iter (rungs are max_iter / eta^k for k = 1..s)")
+    else:
+        rungs = _bands_below(max_iter, eta, s)
+        if given_min_iter is not None and (not rungs or given_min_iter < rungs[0]):
+            rungs.insert(0, given_min_iter)
+        if not rungs:
+            raise bad_option("s", "no rung is >= 1: increase max_iter or s, or decrease eta")
     return AshaSettings(rungs=tuple(rungs), eta=eta, min_runs=min_runs, strict=strict)
+
+
+def _bands_below(max_iter: int, eta: float, s: int) -> list[int]:
+    bands = {int(max_iter / eta**k) for k in range(1, s + 1)}
+    return sorted(b for b in bands if b >= 1)
 
 
 def minimize_space(trial: Trial, metric: MetricSpec) -> list[float]:

@@ -18,5 +18,10 @@ class StopDecision:
 
 class Scheduler(Protocol):
     def __call__(self, spec: SweepSpec, history: Sequence[Trial]) -> list[StopDecision]:
-        """Which running runs to stop now. Never returns a run that is not running."""
+        """Which running runs to stop now.
+
+        Never returns a run that is not running or already has ``stop_requested``; never mutates
+        its inputs. Raises ConfigError (naming the key) for bad ``early_terminate`` options, so
+        ``scheduler(spec, [])`` validates a spec up front (e.g. when a sweep is created).
+        """
         ...

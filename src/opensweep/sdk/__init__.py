@@ -5,10 +5,10 @@ The agent hook for function mode is :func:`agent_context` (see its docstring).
 
 from __future__ import annotations
 
+from opensweep.client import DEFAULT_URL, resolve_url
 from opensweep.sdk.config import Config, PreInitConfig, deep_merge
 from opensweep.sdk.run import Run, RunMode
 from opensweep.sdk.session import (
-    DEFAULT_URL,
     ENV_PARAMS_FILE,
     ENV_RUN_ID,
     ENV_SWEEP_ID,
@@ -22,7 +22,6 @@ from opensweep.sdk.session import (
     finish,
     init,
     log,
-    resolve_url,
 )
 from opensweep.sdk.summary import PreInitSummary, Summary
 from opensweep.sdk.sweeps import agent, sweep

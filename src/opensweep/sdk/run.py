@@ -13,7 +13,7 @@ from typing import Any
 
 from opensweep.client.base import Client
 from opensweep.core import model
-from opensweep.errors import InvalidRequest, OpenSweepError, RunStopped
+from opensweep.errors import InvalidRequest, OpenSweepError, RunStopped, StoreError, TransportError
 from opensweep.sdk.config import Config
 from opensweep.sdk.summary import Summary
 from opensweep.sdk.writer import LogWriter, WriterSettings
@@ -21,6 +21,7 @@ from opensweep.sdk.writer import LogWriter, WriterSettings
 logger = logging.getLogger("opensweep")
 
 _PLAIN_TYPES = frozenset({float, int, str, bool, type(None)})
+END_RETRY_SECONDS = 30.0  # how long finish() retries recording the end of a plain run
 
 
 class RunMode(Enum):
@@ -272,13 +273,28 @@ class Run:
                 self._on_finish(self)
 
     def _end_plain_run(self) -> None:
+        """Record the end, retrying while the store/server is away (a retried finish is
+        harmless: the controller answers it with the run as it ended)."""
         code = 0 if self.exit_code is None else self.exit_code
-        try:
-            self._client.finish_run(
-                self.id, state=self._end_state, exit_code=code, error=self.error
-            )
-        except OpenSweepError as exc:
-            logger.warning("opensweep: could not record the end of run %s: %s", self.id, exc)
+        deadline = time.monotonic() + END_RETRY_SECONDS
+        delay = self._settings.backoff_initial
+        while True:
+            try:
+                self._client.finish_run(
+                    self.id, state=self._end_state, exit_code=code, error=self.error
+                )
+                return
+            except (TransportError, StoreError) as exc:
+                if time.monotonic() + delay > deadline:
+                    logger.warning(
+                        "opensweep: could not record the end of run %s: %s", self.id, exc
+                    )
+                    return
+            except OpenSweepError as exc:
+                logger.warning("opensweep: could not record the end of run %s: %s", self.id, exc)
+                return
+            time.sleep(delay)
+            delay = min(self._settings.backoff_max, delay * 2)
 
     def _close_client(self) -> None:
         try:

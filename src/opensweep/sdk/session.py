@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType, ModuleType, TracebackType
 from typing import Any
 
+from opensweep.client import connect as client_connect
 from opensweep.client.base import Client
 from opensweep.core import model
 from opensweep.core.encoding import decode_value
@@ -43,7 +44,6 @@ ENV_URL = "OPENSWEEP_URL"
 ENV_RUN_ID = "OPENSWEEP_RUN_ID"
 ENV_SWEEP_ID = "OPENSWEEP_SWEEP_ID"
 ENV_PARAMS_FILE = "OPENSWEEP_PARAMS_FILE"
-DEFAULT_URL = "sqlite:///opensweep.db"  # relative to the working directory
 
 PRE_INIT_CONFIG = PreInitConfig()
 PRE_INIT_SUMMARY = PreInitSummary()
@@ -53,15 +53,9 @@ _REINIT_FINISH = {True, "finish_previous"}
 _REINIT_NEW = {"create_new"}
 
 
-def resolve_url(url: str | None = None) -> str:
-    """The store/server URL: the argument, else ``OPENSWEEP_URL``, else ``./opensweep.db``."""
-    return url or os.environ.get(ENV_URL) or DEFAULT_URL
-
-
 def connect(url: str | None = None) -> Client:
-    from opensweep.client import connect as client_connect  # heavy (SQLAlchemy): import on use
-
-    return client_connect(resolve_url(url))
+    """A client for ``url``, else ``OPENSWEEP_URL``, else ``./opensweep.db``."""
+    return client_connect(url)
 
 
 # -- the agent hook (function mode) ------------------------------------------------------------
@@ -231,11 +225,9 @@ def init(
         _install_process_hooks()
         ctx = _state.agent
         if ctx is not None and not ctx.closed and (ctx.run is None or not ctx.run.finished):
-            if ctx.run is None:
-                _join_agent(ctx, defaults)
-            assert ctx.run is not None
-            _publish(ctx.run)
-            return ctx.run
+            joined = ctx.run if ctx.run is not None else _join_agent(ctx, defaults)
+            _publish(joined)
+            return joined
         active = _state.run
         if active is not None and not active.finished:
             if reinit in _REINIT_RETURN:
@@ -275,7 +267,7 @@ def _sweep_config(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> Con
     return Config(deep_merge(defaults, params), locked=params.keys())
 
 
-def _join_agent(ctx: AgentContext, defaults: dict[str, Any]) -> None:
+def _join_agent(ctx: AgentContext, defaults: dict[str, Any]) -> Run:
     run = Run(
         client=ctx.client,
         record=ctx.record,
@@ -288,6 +280,7 @@ def _join_agent(ctx: AgentContext, defaults: dict[str, Any]) -> None:
         run._request_stop(ctx.requested_stop)
     ctx.run = run
     _state.live.append(run)
+    return run
 
 
 def _join_env(run_id: str, defaults: dict[str, Any], url: str | None) -> Run:

@@ -248,14 +248,17 @@ def open_backend(url: str, *, heartbeat_timeout: float) -> Client:
     return LocalClient(url, heartbeat_timeout=heartbeat_timeout)
 
 
-def _include_dashboard(app: FastAPI, public_prefixes: list[str]) -> None:
-    """Add the dashboard if it is installed: ``install(app)`` if it has one, else ``router``."""
+def _include_dashboard(app: FastAPI, public_paths: set[str], public_prefixes: list[str]) -> None:
+    """Add the dashboard if it is installed: ``install(app)`` if it has one, else its ``router``
+    and the static files at ``/static``. Its ``PUBLIC_PATHS``/``PUBLIC_PREFIXES`` (pages that hold
+    no data) are served without a token."""
     try:
         dashboard = importlib.import_module("opensweep.server.dashboard")
     except ModuleNotFoundError as exc:
         if exc.name != "opensweep.server.dashboard":
             raise
         return
+    public_paths.update(getattr(dashboard, "PUBLIC_PATHS", ()))
     public_prefixes.extend(getattr(dashboard, "PUBLIC_PREFIXES", ()))
     install = getattr(dashboard, "install", None)
     if callable(install):
@@ -324,12 +327,14 @@ def create_app(
     install_error_handlers(app)
     app.include_router(_api_router(client))
 
+    public_paths: set[str] = set(_PUBLIC_PATHS)
     public_prefixes: list[str] = []
     if dashboard:
-        _include_dashboard(app, public_prefixes)
+        _include_dashboard(app, public_paths, public_prefixes)
+    prefixes = tuple(public_prefixes)
 
     def is_public(path: str) -> bool:
-        return path in _PUBLIC_PATHS or any(path.startswith(p) for p in public_prefixes)
+        return path in public_paths or path.startswith(prefixes)
 
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(

@@ -301,7 +301,9 @@ def _duration(sweep: Sweep, runs: Sequence[Run], now: float) -> float:
     return max(0.0, end - sweep.created_at)
 
 
-def _list_row(sweep: Sweep, spec: SweepSpec | None, runs: Sequence[Run], now: float) -> dict[str, Any]:
+def _list_row(
+    sweep: Sweep, spec: SweepSpec | None, runs: Sequence[Run], now: float
+) -> dict[str, Any]:
     metric = spec.metric if spec is not None else None
     best = best_run(runs, metric)
     est = None
@@ -550,7 +552,9 @@ def _flat_cells(mapping: Any, prefix: str = "") -> list[list[Any]]:
             out.extend(_flat_cells(value, name + "."))
         else:
             number = as_metric(value)
-            out.append([name, number if number is not None and math.isfinite(number) else label(value)])
+            out.append(
+                [name, number if number is not None and math.isfinite(number) else label(value)]
+            )
     return out
 
 

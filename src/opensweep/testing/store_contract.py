@@ -536,36 +536,47 @@ def _claim_worker(
         out.put(("error", traceback.format_exc()))
 
 
-def run_claimers(
-    url: str, sweep_id: str, processes: int, *, points: int | None, cap: int | None
-) -> list[tuple[str, int]]:
-    """Start ``processes`` OS processes claiming from one sweep at the same moment; return
-    every (run id, point) they got. Fails the test on any worker error; never leaks a process."""
+def open_worker(url: str, start: Any, out: Any) -> None:
+    """Open (creating if needed) the store at ``url`` once ``start`` is set."""
+    try:
+        start.wait(60)
+        open_store(url).close()
+        out.put(("ok", None))
+    except BaseException:
+        out.put(("error", traceback.format_exc()))
+
+
+def run_in_processes(
+    target: Any, args: Sequence[tuple[Any, ...]], *, timeout: float = 120.0
+) -> list[Any]:
+    """Run ``target(*a, start, out)`` for each ``a`` in ``args``, each in a new OS process
+    (``spawn``), released together by the ``start`` event. Every target must ``out.put`` one
+    ``("ok", payload)`` or ``("error", traceback)``. Returns the payloads; fails the test on any
+    error, hang or silent death; never leaves a process behind."""
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
     out = ctx.Queue()
-    workers = [
-        ctx.Process(
-            target=_claim_worker,
-            args=(url, sweep_id, f"agent{i}", points, cap, start, out),
-            daemon=True,
-        )
-        for i in range(processes)
-    ]
+    workers = [ctx.Process(target=target, args=(*a, start, out), daemon=True) for a in args]
     try:
         for w in workers:
             w.start()
         start.set()
-        results: list[tuple[str, int]] = []
-        for _ in workers:
+        payloads: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while len(payloads) < len(workers):
             try:
-                status, payload = out.get(timeout=120)
+                status, payload = out.get(timeout=0.5)
             except queue.Empty:
-                pytest.fail("a claiming process did not finish within 120 s")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"worker processes did not finish within {timeout:.0f} s")
+                if all(not w.is_alive() for w in workers) and out.empty():
+                    codes = [w.exitcode for w in workers]
+                    pytest.fail(f"worker processes died without reporting (exit codes {codes})")
+                continue
             if status != "ok":
-                pytest.fail(f"a claiming process failed:\n{payload}")
-            results.extend(payload)
-        return results
+                pytest.fail(f"a worker process failed:\n{payload}")
+            payloads.append(payload)
+        return payloads
     finally:
         for w in workers:
             w.join(timeout=10)
@@ -573,3 +584,16 @@ def run_claimers(
                 w.kill()
                 w.join(timeout=5)
         out.close()
+        out.join_thread()
+
+
+def run_claimers(
+    url: str, sweep_id: str, processes: int, *, points: int | None, cap: int | None
+) -> list[tuple[str, int]]:
+    """Start ``processes`` OS processes claiming from one sweep at the same moment; return
+    every (run id, point) they got."""
+    args = [(url, sweep_id, f"agent{i}", points, cap) for i in range(processes)]
+    claimed: list[tuple[str, int]] = []
+    for payload in run_in_processes(_claim_worker, args):
+        claimed.extend(payload)
+    return claimed

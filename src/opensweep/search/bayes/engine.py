@@ -34,6 +34,8 @@ class Settings:
     polish_iter: int = 100  # L-BFGS-B iterations of the (joint) acquisition polish
     restarts: int = 2  # random restarts of the hyperparameter fit (besides the prior's centre)
     warp: bool = True  # compress the bad tail of the targets (heavy-tailed losses)
+    mean_quantile: float | None = None  # prior mean at this quantile of the targets (else mean)
+    n_fill: int = 256  # candidates of the space-filling (maximin) initial points
 
 
 DEFAULT = Settings()
@@ -110,6 +112,8 @@ class _Planner:
             x, y = self._subset(x, y)
         z = warp_targets(y) if self.s.warp else y.copy()
         z = (z - z.mean()) / (z.std() or 1.0)
+        if self.s.mean_quantile is not None:
+            z = z - float(np.quantile(z, self.s.mean_quantile))
         restarts = self.s.restarts if len(y) <= 100 else 0
         try:
             self.model = gpm.fit(x, z, self.enc.is_cat, self.rng, restarts=restarts)
@@ -176,7 +180,7 @@ class _Planner:
 
     def _space_filling(self, note: str) -> Suggestion:
         """Greedy maximin: the Sobol candidate farthest from every run so far."""
-        cand = self.enc.snap(self.enc.random(256, self.rng))
+        cand = self.enc.snap(self.enc.random(self.s.n_fill, self.rng))
         taken = np.vstack([self.x, self.x_pending])
         if len(taken):
             dist = _min_dist(cand, taken, self.enc.is_cat)

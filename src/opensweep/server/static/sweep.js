@@ -289,77 +289,59 @@
   // ------------------------------------------------------------------ parallel coordinates
 
   let pcRows = [];
-  let pcDrawnAt = 0;
   let pcKey = "";
+  let pcDrawnAt = 0;
+  let parcoords = null;
 
   function decadeTicks(lo, hi) {
-    const vals = [], text = [];
-    for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) { vals.push(d); text.push("1e" + d); }
-    if (vals.length < 2) { vals.push(lo, hi); text.push(fmtNum(10 ** lo), fmtNum(10 ** hi)); }
-    return { vals, text };
+    const ticks = [];
+    for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) ticks.push([d, "1e" + d]);
+    if (ticks.length < 2) return [[lo, fmtNum(10 ** lo)], [hi, fmtNum(10 ** hi)]];
+    return ticks;
   }
 
-  function dimension(label, values, extra) {
-    return Object.assign({ label: plotText(label), values }, extra || {});
-  }
-
-  function parcoordsTrace() {
+  // One axis per varying parameter (log10 for log ones, category indices for categoricals,
+  // missing values on an "n/a" tick below the axis) plus the metric.
+  function parcoordsDims() {
     pcRows = rows.filter((r) => r.metric !== null);
     const dims = [];
     columns.forEach((c, i) => {
       if (c.kind === "constant") return;
       if (c.kind === "numeric") {
-        const raw = pcRows.map((r) => r.p[i]);
-        const vals = raw.map((v) => (v === null ? null : c.log ? (v > 0 ? Math.log10(v) : null) : v));
-        const present = vals.filter((v) => v !== null);
-        if (!present.length) return;
-        let lo = Math.min(...present), hi = Math.max(...present);
+        const vals = pcRows.map((r) => { const v = r.p[i]; return v === null ? NaN : c.log ? (v > 0 ? Math.log10(v) : NaN) : v; });
+        let lo = Infinity, hi = -Infinity, missing = false;
+        for (const v of vals) { if (isNaN(v)) missing = true; else { if (v < lo) lo = v; if (v > hi) hi = v; } }
+        if (lo === Infinity) return;
         if (lo === hi) { lo -= 1; hi += 1; }
-        const missing = hi - lo ? lo - 0.08 * (hi - lo) : lo - 1;
-        const extra = { range: [present.length < vals.length ? missing : lo, hi] };
-        if (c.log) {
-          const t = decadeTicks(lo, hi);
-          extra.tickvals = t.vals; extra.ticktext = t.text;
+        const ticks = c.log ? decadeTicks(lo, hi) : Charts.niceTicks(lo, hi, 5).map((v) => [v, fmtNum(v)]);
+        if (missing) {
+          const na = lo - 0.08 * (hi - lo);
+          for (let j = 0; j < vals.length; j++) if (isNaN(vals[j])) vals[j] = na;
+          ticks.push([na, "n/a"]);
+          lo = na;
         }
-        dims.push(dimension(c.name + (c.log ? " (log)" : ""), vals.map((v) => (v === null ? missing : v)), extra));
+        dims.push({ label: c.name + (c.log ? " (log)" : ""), values: vals, lo, hi, ticks });
       } else {
-        const labels = (categories[c.name] || []).map((s) => plotText(s.length > 24 ? s.slice(0, 23) + "…" : s));
-        const hasMissing = pcRows.some((r) => r.p[i] < 0);
+        const labels = categories[c.name] || [];
         const k = labels.length;
         const vals = pcRows.map((r) => (r.p[i] < 0 ? k : r.p[i]));
-        const tickvals = labels.map((_, j) => j), ticktext = labels.slice();
-        if (hasMissing) { tickvals.push(k); ticktext.push("n/a"); }
-        dims.push(dimension(c.name, vals, { tickvals, ticktext, range: [-0.25, Math.max(k - (hasMissing ? 0 : 1), 0) + 0.25] }));
+        const ticks = labels.map((text, j) => [j, text]);
+        const missing = vals.some((v) => v === k);
+        if (missing) ticks.push([k, "n/a"]);
+        dims.push({ label: c.name, values: vals, lo: -0.3, hi: Math.max(1, missing ? k : k - 1) + 0.3, ticks });
       }
     });
-    const metricVals = pcRows.map((r) => r.metric);
-    dims.push(dimension(metricName(), metricVals));
-    return {
-      type: "parcoords",
-      dimensions: dims,
-      line: { color: metricVals, colorscale: "Viridis", reversescale: goal() === "minimize", showscale: true,
-        colorbar: { title: { text: plotText(metricName()) }, thickness: 12 } },
-      labelangle: -12,
-      labelfont: { size: 12 },
-    };
+    const metric = pcRows.map((r) => r.metric);
+    let lo = Infinity, hi = -Infinity;
+    for (const v of metric) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (lo === hi) { lo -= 1; hi += 1; }
+    dims.push({ label: metricName(), values: metric, lo, hi, ticks: Charts.niceTicks(lo, hi, 5).map((v) => [v, fmtNum(v)]) });
+    return dims;
   }
 
-  function brushFromPlot(gd) {
-    const trace = gd.data && gd.data[0];
-    if (!trace) return null;
-    const ranges = trace.dimensions.map((d) => d.constraintrange).map((r) => (r && r.length ? (Array.isArray(r[0]) ? r : [r]) : null));
-    if (ranges.every((r) => r === null)) return null;
-    const ids = new Set();
-    for (let j = 0; j < pcRows.length; j++) {
-      let inside = true;
-      for (let d = 0; d < ranges.length && inside; d++) {
-        if (!ranges[d]) continue;
-        const v = trace.dimensions[d].values[j];
-        inside = ranges[d].some(([lo, hi]) => v >= lo && v <= hi);
-      }
-      if (inside) ids.add(pcRows[j].id);
-    }
-    return ids;
+  function onBrush(keep) {
+    const ids = keep ? new Set(pcRows.filter((_, j) => keep[j]).map((r) => r.id)) : null;
+    setBrush(ids);
   }
 
   function setBrush(ids) {
@@ -371,30 +353,39 @@
     renderRows();
   }
 
-  async function drawParcoords(force) {
-    const Plotly = await OS.plotly();
-    const gd = document.getElementById("parcoords");
+  function drawParcoords(force) {
+    const box = document.getElementById("parcoords");
     const withMetric = rows.filter((r) => r.metric !== null).length;
     const key = `${withMetric}:${rows.length}:${rev}`;
-    const interval = rows.length > 2000 ? 10000 : 2000;
+    const interval = rows.length > 2000 ? 5000 : 1000;
     if (!force && (key === pcKey || Date.now() - pcDrawnAt < interval)) return;
     pcKey = key;
     pcDrawnAt = Date.now();
-    if (!withMetric) { clear(gd).append(el("div", { class: "placeholder", text: "No run has reported the metric yet." })); gd.dataset.lines = "0"; return; }
-    const previous = gd.data && gd.data[0] ? gd.data[0].dimensions.map((d) => d.constraintrange) : null;
-    const trace = parcoordsTrace();
-    if (previous && previous.length === trace.dimensions.length) {
-      trace.dimensions.forEach((d, i) => { if (previous[i]) d.constraintrange = previous[i]; });
+    if (!withMetric) {
+      parcoords = null;
+      clear(box).append(el("div", { class: "placeholder", text: "No run has reported the metric yet." }));
+      box.dataset.lines = "0";
+      return;
     }
-    if (!gd.data) clear(gd);
-    const layout = { margin: { l: 70, r: 40, t: 60, b: 30 }, height: 440, paper_bgcolor: "#fff" };
-    await Plotly.react(gd, [trace], layout, { displaylogo: false, responsive: true });
-    gd.dataset.lines = String(pcRows.length);
-    if (!gd.dataset.bound) {
-      gd.dataset.bound = "1";
-      gd.on("plotly_restyle", () => setBrush(brushFromPlot(gd)));
-    }
-    if (brush) setBrush(brushFromPlot(gd));
+    if (!parcoords) parcoords = new Charts.ParCoords(box, onBrush);
+    const keep = parcoords.set(parcoordsDims(), pcRows.map((r) => r.metric), goal() === "minimize", metricName());
+    if (brush) onBrush(keep);
+  }
+
+  // ------------------------------------------------------------------ metric by run
+
+  let scatter = null;
+
+  function drawScatter() {
+    const box = document.getElementById("scatter");
+    const pts = rows.filter((r) => r.metric !== null).sort((a, b) => a.index - b.index)
+      .map((r) => ({ x: r.index + 1, y: r.metric, name: r.name, id: r.id }));
+    if (!pts.length) { scatter = null; clear(box).append(el("div", { class: "placeholder", text: "No run has reported the metric yet." })); return; }
+    const better = goal() === "maximize" ? (a, b) => a > b : (a, b) => a < b;
+    const best = [];
+    for (const p of pts) if (!best.length || better(p.y, best[best.length - 1].y)) best.push({ x: p.x, y: p.y });
+    if (!scatter) scatter = new Charts.Scatter(box, (p) => { location.href = "/runs/" + encodeURIComponent(p.id); });
+    scatter.set(pts, best, { y: metricName() });
   }
 
   // ------------------------------------------------------------------ importance
@@ -447,32 +438,6 @@
 
   async function loadImportance() {
     renderImportance(await api(base + "/importance"));
-  }
-
-  // ------------------------------------------------------------------ metric by run
-
-  async function drawScatter() {
-    const Plotly = await OS.plotly();
-    const gd = document.getElementById("scatter");
-    const ordered = rows.slice().sort((a, b) => a.index - b.index);
-    const pts = ordered.filter((r) => r.metric !== null);
-    if (!pts.length) { clear(gd).append(el("div", { class: "placeholder", text: "No run has reported the metric yet." })); return; }
-    const better = goal() === "maximize" ? (a, b) => a > b : (a, b) => a < b;
-    const bestX = [], bestY = [];
-    let best = null;
-    for (const r of pts) {
-      if (best === null || better(r.metric, best)) best = r.metric;
-      bestX.push(r.index + 1); bestY.push(best);
-    }
-    const traces = [
-      { type: pts.length > 1000 ? "scattergl" : "scatter", mode: "markers", name: "run", x: pts.map((r) => r.index + 1), y: pts.map((r) => r.metric),
-        text: pts.map((r) => plotText(r.name)), hovertemplate: "%{text}<br>run %{x}: %{y}<extra></extra>",
-        marker: { size: 6, color: "#868e96", opacity: 0.7 } },
-      { type: "scatter", mode: "lines", name: "best so far", x: bestX, y: bestY, line: { shape: "hv", color: "#3b5bdb", width: 2 } },
-    ];
-    if (!gd.data) clear(gd);
-    await Plotly.react(gd, traces, { margin: { l: 60, r: 20, t: 10, b: 40 }, height: 320, xaxis: { title: { text: "run" } },
-      yaxis: { title: { text: plotText(metricName()) } }, legend: { orientation: "h", y: 1.12 } }, { displaylogo: false, responsive: true });
   }
 
   // ------------------------------------------------------------------ curves
@@ -540,16 +505,7 @@
     document.getElementById("state-filter").addEventListener("change", () => { computeView(); document.getElementById("table-wrap").scrollTop = 0; renderRows(); });
     document.getElementById("table-wrap").addEventListener("scroll", scheduleRows, { passive: true });
     window.addEventListener("resize", scheduleRows);
-    document.getElementById("clear-brush").addEventListener("click", async () => {
-      const gd = document.getElementById("parcoords");
-      if (gd.data && gd.data[0]) {
-        const Plotly = await OS.plotly();
-        const update = {};
-        gd.data[0].dimensions.forEach((_, i) => { update[`dimensions[${i}].constraintrange`] = null; });
-        await Plotly.restyle(gd, update);
-      }
-      setBrush(null);
-    });
+    document.getElementById("clear-brush").addEventListener("click", () => { if (parcoords) parcoords.clear(); else setBrush(null); });
     for (const button of document.querySelectorAll("#actions button")) button.addEventListener("click", () => act(button.dataset.action));
     document.getElementById("copy").addEventListener("click", async () => {
       const code = document.getElementById("agent-command");
@@ -566,15 +522,14 @@
       renderRows();
       renderHead();
       defaultSelection();
-      drawParcoords(false).catch(() => {});
-      drawScatter().catch(() => {});
+      drawParcoords(false);
+      drawScatter();
     }
     if ([...selected].some((id) => byId.has(id) && byId.get(id).state === "running") || changed) loadCurves().catch(() => {});
   }
 
   async function start() {
     bind();
-    OS.plotly().catch(() => {});  // start the download while the data loads
     try {
       const [first, payload] = await Promise.all([api(base), api(base + "/runs")]);
       meta = first;
@@ -587,12 +542,15 @@
     renderHead();
     refreshStateFilter();
     refreshTable();
-    document.body.dataset.ready = "table";
     defaultSelection();
+    drawParcoords(true);
+    drawScatter();
+    document.body.dataset.ready = "table";
     loadImportance().catch((err) => { if (!(err instanceof OS.AuthError)) document.getElementById("importance").textContent = err.message; });
+    // Plotly (several MB) is only needed for the curves: load it once the page is usable.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     try {
-      await drawParcoords(true);
-      await Promise.all([drawScatter(), loadCurves()]);
+      await loadCurves();
     } catch (err) {
       OS.message(err.message, "error");
     }

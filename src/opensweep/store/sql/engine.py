@@ -32,8 +32,8 @@ _SQLITE_BEGIN = "opensweep_sqlite_begin"
 
 
 def normalize_url(url: str) -> str:
-    """The canonical form of a store URL: a bare path becomes ``sqlite:///<absolute path>``,
-    ``postgresql://`` / ``postgres://`` select the psycopg 3 driver."""
+    """The canonical form of a store URL: a bare path or a relative SQLite path becomes
+    ``sqlite:///<absolute path>``; ``postgresql://`` / ``postgres://`` select psycopg 3."""
     text = str(url).strip()
     if not text:
         raise errors.StoreError("empty store URL")
@@ -42,7 +42,16 @@ def normalize_url(url: str) -> str:
     scheme, rest = text.split("://", 1)
     base = scheme.lower().split("+", 1)[0]
     if base == "sqlite":
-        return text
+        # An absolute path, so the URL means the same file to processes started elsewhere
+        # (agents hand it to their children).
+        parsed = make_url(text)
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return text
+        absolute = str(Path(database).expanduser().resolve())
+        if absolute == database:
+            return text
+        return parsed.set(database=absolute).render_as_string(hide_password=False)
     if base in ("postgresql", "postgres"):
         driver = scheme.split("+", 1)[1] if "+" in scheme else "psycopg"
         return f"postgresql+{driver}://{rest}"
