@@ -4,7 +4,7 @@ does its work, and prints one JSON line with its counts and wall-clock end time.
     python workers.py opensweep-trials URL SWEEP_ID
     python workers.py optuna-trials STORAGE STUDY N_TRIALS
     python workers.py opensweep-logger URL POINTS
-    python workers.py mlflow-logger URL POINTS sync|async      (runs in the MLflow venv)
+    python workers.py mlflow-logger URL POINTS sync|async|batch      (runs in the MLflow venv)
     python workers.py log-cost URL CALLS
 """
 
@@ -92,10 +92,23 @@ def mlflow_logger(url: str, points: int, mode: str) -> None:
     with mlflow.start_run() as run:
         _ready_then_wait()
         start = time.time()
-        for i in range(points):
-            mlflow.log_metric("loss", 1.0 / (i + 1), step=i, synchronous=(mode == "sync"))
-        if mode == "async":
-            mlflow.flush_async_logging()
+        if mode == "batch":  # MLflow's fastest path: log_batch, 1000 points per request
+            from mlflow.entities import Metric
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient()
+            for first in range(0, points, 1000):
+                now = int(time.time() * 1000)
+                metrics = [
+                    Metric("loss", 1.0 / (i + 1), now, i)
+                    for i in range(first, min(points, first + 1000))
+                ]
+                client.log_batch(run.info.run_id, metrics=metrics)
+        else:
+            for i in range(points):
+                mlflow.log_metric("loss", 1.0 / (i + 1), step=i, synchronous=(mode == "sync"))
+            if mode == "async":
+                mlflow.flush_async_logging()
     _done(start=start, points=points, run_id=run.info.run_id)
 
 

@@ -250,8 +250,8 @@ def test_early_terminate_table_rows() -> None:
     spec = parse({**base, "early_terminate": {"type": "asha", "min_iter": 1}})
     assert spec.early_terminate is not None
     assert dict(spec.early_terminate.options) == {"min_iter": 1, "eta": 3}
-    assert _paths({**base, "early_terminate": {"type": "asha", "min_iter": 1, "strict": True}}) == {
-        "early_terminate.strict"
+    assert _paths({**base, "early_terminate": {"type": "asha", "min_iter": 1, "grace": 2}}) == {
+        "early_terminate.grace"
     }
     assert _paths({**base, "early_terminate": {"type": "median", "min_iter": 1}}) == {
         "early_terminate.type"

@@ -212,6 +212,16 @@ def test_invalid_config_stores_nothing(controller: Controller) -> None:
     assert any(p.startswith("parameters.x") for p, _ in info.value.violations)
     with pytest.raises(ConfigError):
         controller.create_sweep(["not", "a", "mapping"])  # type: ignore[arg-type]
+    # scheduler options only the scheduler can check (asha: min_iter < max_iter) fail at creation
+    asha = {
+        "method": "random",
+        "metric": {"name": "loss"},
+        "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        "early_terminate": {"type": "asha", "min_iter": 9, "max_iter": 3},
+    }
+    with pytest.raises(ConfigError) as asha_info:
+        controller.create_sweep(asha)
+    assert any("early_terminate" in p for p, _ in asha_info.value.violations)
     assert controller.list_sweeps() == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -228,5 +229,29 @@ def test_database_failure_mid_operation_is_a_store_error(sqlite_url: str) -> Non
             not isinstance(exc.value.__context__, sa.exc.SQLAlchemyError)
             or exc.value.__suppress_context__
         )
+    finally:
+        store.close()
+
+
+def test_store_survives_fork(store_url: str) -> None:
+    """A forked child gets fresh connections; the parent's pooled ones stay usable."""
+    store = open_store(store_url)
+    try:
+        store.create_sweep(make_sweep("parent"))
+        pid = os.fork()
+        if pid == 0:  # child: any failure shows up as a non-zero exit code
+            code = 1
+            try:
+                assert isinstance(store, SQLStore)
+                inherited = store._engine.pool.checkedin()  # the parent's idle connections
+                store.create_sweep(make_sweep("child"))
+                ok = store.get_sweep("parent").id == "parent"
+                store.close()  # closing the child's connections must not hurt the parent's
+                code = 0 if ok and inherited == 0 else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert {s.id for s in store.list_sweeps()} == {"parent", "child"}
     finally:
         store.close()

@@ -547,6 +547,10 @@ def _check_registries(spec: SweepSpec) -> None:
             violations.append(("metric", "early_terminate needs a metric to compare runs by"))
     if violations:
         raise ConfigError("invalid sweep config", violations=violations)
+    if spec.early_terminate is not None:
+        # Options the config table cannot express (asha: min_iter < max_iter) fail here, at
+        # creation, rather than at the first log() of a run.
+        get_scheduler(spec.early_terminate.type)(spec, [])
 
 
 def _run_seed(sweep_seed: int, index: int) -> int:

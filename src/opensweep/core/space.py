@@ -34,6 +34,7 @@ def _special() -> Any:
 
     return special
 
+
 ParamKind = Literal["constant", "categorical", "int", "float"]
 
 DISTRIBUTIONS: tuple[str, ...] = (

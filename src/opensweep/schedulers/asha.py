@@ -1,7 +1,7 @@
 """Asynchronous successive halving (ASHA; Li et al., "A System for Massively Parallel
 Hyperparameter Tuning", MLSys 2020), as a stateless stopping rule over the sweep's runs.
 
-``early_terminate: {type: asha, min_iter: 1, max_iter: 27, eta: 3, min_runs: 6, strict: false}``
+``early_terminate: {type: asha, min_iter: 1, max_iter: 27, eta: 3, min_runs: 4, strict: false}``
 
 Rungs sit at ``min_iter * eta**k`` iterations (k = 0, 1, ...) below ``max_iter`` (no max_iter:
 no end). With ``max_iter`` and ``s`` the rungs are W&B's hyperband bands ``max_iter / eta**k``
@@ -51,7 +51,7 @@ _MAX_RUNGS = 100
 # Defaults, chosen on benchmarks/early_stop (see its RESULTS.md).
 DEFAULT_ETA = 3
 DEFAULT_MIN_ITER = 1
-DEFAULT_MIN_RUNS = 6
+DEFAULT_MIN_RUNS = 4
 DEFAULT_STRICT = False
 
 

@@ -288,6 +288,8 @@ class StoreContract:
             store.update_run("r", {"no_such_field": 1})
         with pytest.raises(errors.OpenSweepError):
             store.update_run("r", {"id": "other"})
+        with pytest.raises(errors.OpenSweepError):
+            store.update_run("r", {"state": "no-such-state"})
         assert store.get_run("r").id == "r"
 
     def test_heartbeat(self, store: Store) -> None:
@@ -443,6 +445,10 @@ class StoreContract:
         store.append_history("r", 1, [MetricRow(step=3, values={"a": NAN, "c": "x"})], {})
         (row,) = store.history("r")
         assert row.step == 3 and same(dict(row.values), {"a": NAN, "b": 2, "c": "x"})
+        # ... also inside one batch
+        batch = [MetricRow(step=4, values={"a": 1}), MetricRow(step=4, values={"a": 2, "b": 0})]
+        store.append_history("r", 2, batch, {})
+        assert dict(store.history("r", after_step=3)[0].values) == {"a": 2, "b": 0}
 
     def test_propose_sees_changes_made_elsewhere(self, store: Store, store_url: str) -> None:
         """Runs handed to ``propose`` are current even when another process changed them."""
@@ -468,26 +474,22 @@ class StoreContract:
         assert dict(seen["c"].summary) == {"m": 1.5} and seen["c"].last_seq == 0
 
     # ---------------------------------------------------------------- concurrency
-    def test_concurrent_grid_claims_exactly_once(self, store: Store, store_url: str) -> None:
+    def test_concurrent_claims_exactly_once_and_capped(self, store: Store, store_url: str) -> None:
+        """Several OS processes claim at once: first from a grid (every point exactly once),
+        then from an endless space with a cap (never more runs than the cap)."""
         store.create_sweep(make_sweep("grid"))
-        claimed = run_claimers(
-            store_url, "grid", self.claim_processes, points=self.grid_points, cap=None
-        )
-        points = [p for _, p in claimed]
-        assert sorted(points) == list(range(self.grid_points))  # every point exactly once
+        store.create_sweep(make_sweep("capped"))
+        jobs = [("grid", self.grid_points, None), ("capped", None, self.random_cap)]
+        claims = run_claimers(store_url, jobs, self.claim_processes)
+
+        grid_points = [point for _, point in claims["grid"]]
+        assert sorted(grid_points) == list(range(self.grid_points))  # every point exactly once
         stored = store.list_runs("grid")
         assert sorted(r.config["point"] for r in stored) == list(range(self.grid_points))
         assert len({r.id for r in stored}) == self.grid_points
 
-    def test_concurrent_claims_respect_cap(self, store: Store, store_url: str) -> None:
-        store.create_sweep(make_sweep("capped"))
-        claimed = run_claimers(
-            store_url, "capped", self.claim_processes, points=None, cap=self.random_cap
-        )
-        assert len(claimed) == self.random_cap
+        assert len(claims["capped"]) == self.random_cap
         assert len(store.list_runs("capped")) == self.random_cap
-        agents = {r.agent_id for r in store.list_runs("capped")}
-        assert len(agents) >= 1
 
 
 # ---------------------------------------------------------------------- worker processes
@@ -503,32 +505,31 @@ def _grid_propose(agent: str, points: int | None, cap: int | None, rng: random.R
             return None
         n = len(runs)
         return make_run(
-            f"{agent}-{n}", sweep.id, config={"point": free[0]}, agent_id=agent, name=f"run {n}"
+            f"{sweep.id}-{agent}-{n}",
+            sweep.id,
+            config={"point": free[0]},
+            agent_id=agent,
+            name=f"run {n}",
         )
 
     return propose
 
 
 def _claim_worker(
-    url: str,
-    sweep_id: str,
-    agent: str,
-    points: int | None,
-    cap: int | None,
-    start: Any,
-    out: Any,
+    url: str, jobs: Sequence[tuple[str, int | None, int | None]], agent: str, start: Any, out: Any
 ) -> None:
+    """Claim until ``propose`` says no, for each (sweep id, grid points, cap) in turn."""
     try:
         store = open_store(url)
         try:
-            propose = _grid_propose(agent, points, cap, random.Random(agent))
+            rng = random.Random(agent)
             start.wait(60)
-            claimed: list[tuple[str, int]] = []
-            while True:
-                run = store.claim_next(sweep_id, propose)
-                if run is None:
-                    break
-                claimed.append((run.id, int(run.config["point"])))
+            claimed: dict[str, list[tuple[str, int]]] = {}
+            for sweep_id, points, cap in jobs:
+                propose = _grid_propose(agent, points, cap, rng)
+                got = claimed.setdefault(sweep_id, [])
+                while (run := store.claim_next(sweep_id, propose)) is not None:
+                    got.append((run.id, int(run.config["point"])))
             out.put(("ok", claimed))
         finally:
             store.close()
@@ -588,12 +589,14 @@ def run_in_processes(
 
 
 def run_claimers(
-    url: str, sweep_id: str, processes: int, *, points: int | None, cap: int | None
-) -> list[tuple[str, int]]:
-    """Start ``processes`` OS processes claiming from one sweep at the same moment; return
-    every (run id, point) they got."""
-    args = [(url, sweep_id, f"agent{i}", points, cap) for i in range(processes)]
-    claimed: list[tuple[str, int]] = []
+    url: str, jobs: Sequence[tuple[str, int | None, int | None]], processes: int
+) -> dict[str, list[tuple[str, int]]]:
+    """Start ``processes`` OS processes that claim at the same moment from the sweeps in
+    ``jobs`` ((sweep id, grid points or None, cap or None), in order); return every
+    (run id, point) claimed, per sweep."""
+    args = [(url, list(jobs), f"agent{i}") for i in range(processes)]
+    claimed: dict[str, list[tuple[str, int]]] = {sweep_id: [] for sweep_id, _, _ in jobs}
     for payload in run_in_processes(_claim_worker, args):
-        claimed.extend(payload)
+        for sweep_id, got in payload.items():
+            claimed[sweep_id].extend(got)
     return claimed

@@ -241,9 +241,6 @@ const Charts = (() => {
       ctx.textBaseline = "middle";
       ctx.fillText(fmt(cmax), x + 15, lay.top);
       ctx.fillText(fmt(cmin), x + 15, lay.bottom);
-      ctx.textAlign = "center";
-      ctx.textBaseline = "bottom";
-      ctx.fillText(fit(this.colorLabel || "", ctx, 90), x + 6, lay.top - 18);
     }
 
     axisAt(px, py) {

@@ -13,7 +13,9 @@ PostgreSQL: psycopg 3 (``postgresql+psycopg``); query options such as
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,12 +71,27 @@ def safe_url(url: str | URL) -> str:
         return "<store URL>"
 
 
-def dialect_of(engine: Engine) -> str:
-    return engine.dialect.name
+# A forked child (e.g. an agent running the training function in a fork) must not use the
+# parent's pooled connections: drop them from every engine's pool, without closing them.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_connections_after_fork() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
 def create_engine(url: str) -> Engine:
     """An engine for a normalized store URL (see :func:`normalize_url`)."""
+    engine = _create_engine(url)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as exc:

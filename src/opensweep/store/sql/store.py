@@ -242,8 +242,10 @@ class SQLStore:
                 )
             if not changes:
                 return current
-            updated = dataclasses.replace(current, **dict(changes))
-            values = {name: codec.run_column(name, getattr(updated, name)) for name in changes}
+            try:
+                values = {name: codec.run_column(name, changes[name]) for name in changes}
+            except (TypeError, ValueError) as exc:
+                raise errors.InvalidRequest(f"invalid run change: {exc}") from None
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values, **_BUMP_VERSION))
             return codec.run_from_row(self._run_row(conn, run_id))
 
@@ -295,7 +297,7 @@ class SQLStore:
             changes: dict[str, Any] = {"last_seq": int(seq)}
             if summary:
                 changes["summary"] = encoding.dumps(
-                    codec.merged_summary(encoding.loads(row.summary), summary)
+                    codec.merged_summary(codec.loads(row.summary), summary)
                 )
             if now is not None:
                 changes["updated_at"] = float(now)
@@ -429,16 +431,18 @@ class SQLStore:
 
 
 def _history_params(rows: Sequence[MetricRow]) -> list[tuple[Any, ...]]:
-    """(key, step, num, value, time) for every value of every row."""
-    params: list[tuple[Any, ...]] = []
+    """(key, step, num, value, time) for every value of every row; when a batch logs a key at
+    the same step twice the last value wins (as across batches), once, since PostgreSQL refuses
+    to upsert one row twice in a statement."""
+    params: dict[tuple[str, int], tuple[Any, ...]] = {}
     encode = codec.encode_metric
     for row in rows:
         step = int(row.step)
         time = None if row.time is None else float(row.time)
         for key, value in row.values.items():
             num, text = encode(value)
-            params.append((str(key), step, num, text, time))
-    return params
+            params[(str(key), step)] = (str(key), step, num, text, time)
+    return list(params.values())
 
 
 def _state_change_message(current: SweepState, target: SweepState) -> str:
