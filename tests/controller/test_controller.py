@@ -305,6 +305,8 @@ def test_scheduler_runs_on_every_flush_that_logs_the_metric(
     controller: Controller, scheduler: RecordingScheduler, clock: FakeClock
 ) -> None:
     sweep = controller.create_sweep(hyperband_sweep())
+    assert [list(c) for c in scheduler.calls] == [[]]  # creation checks the options once
+    scheduler.calls.clear()
     good, bad = claim(controller, sweep.id), claim(controller, sweep.id)
     assert controller.log(good.id, 0, row(0, loss=0.5)).stop_reason is None
     assert len(scheduler.calls) == 1

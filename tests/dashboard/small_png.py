@@ -1,7 +1,8 @@
 """Shrink a browser screenshot to a 256-colour PNG (the README picture stays a few hundred KB).
 
-Chromium decodes the PNG (no imaging library needed); the 256 most frequent colours become the
-palette and every other colour maps to its nearest palette entry.
+Chromium decodes the PNG (no imaging library needed). The palette is the 40 most frequent colours
+(background, text greys) plus a 6x6x6 colour cube that keeps the hues of the plots; every pixel
+maps to its nearest palette entry.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 _DECODE = """async (b64) => {
-  const blob = await (await fetch("data:image/png;base64," + b64)).blob();
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const blob = new Blob([bytes], { type: "image/png" });
   const bitmap = await createImageBitmap(blob);
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext("2d");
@@ -38,12 +40,14 @@ def palette_png(rgb: np.ndarray) -> bytes:
     flat = rgb.reshape(-1, 3).astype(np.uint32)
     keys = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
     unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    top = unique[np.argsort(-counts, kind="stable")[:256]]
+    top = unique[np.argsort(-counts, kind="stable")[:40]]
 
     def split(k: np.ndarray) -> np.ndarray:
         return np.stack([(k >> 16) & 255, (k >> 8) & 255, k & 255], axis=1)
 
-    palette = split(top)
+    levels = np.arange(6) * 51
+    cube = np.array([(r, g, b) for r in levels for g in levels for b in levels])
+    palette = np.vstack([split(top), cube])
     _, nearest = cKDTree(palette).query(split(unique))
     index = np.asarray(nearest)[inverse].reshape(height, width).astype(np.uint8)
     raw = b"".join(b"\x00" + index[y].tobytes() for y in range(height))

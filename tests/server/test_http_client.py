@@ -166,3 +166,16 @@ def test_invalid_url_is_a_clear_error() -> None:
     for url in ("http://[broken", "ftp://host", "http://", "localhost:8765", "http://h:99999"):
         with pytest.raises(InvalidRequest, match="invalid server URL"):
             HttpClient(url)
+
+
+def test_retry_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENSWEEP_RETRY_FOR", "0.2")
+    client = HttpClient(f"http://127.0.0.1:{free_port()}")
+    assert client.retry_for == 0.2
+    started = time.monotonic()
+    with client, pytest.raises(TransportError):
+        client.list_sweeps()
+    assert time.monotonic() - started < 3
+    monkeypatch.setenv("OPENSWEEP_RETRY_FOR", "soon")
+    with pytest.raises(InvalidRequest, match="OPENSWEEP_RETRY_FOR"):
+        HttpClient("http://127.0.0.1:1")

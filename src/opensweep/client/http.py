@@ -5,7 +5,8 @@ raised; a server that cannot be reached is a :class:`~opensweep.errors.Transport
 raw httpx exception.
 
 Retries, so that agents ride out a server restart: every call is retried with exponential
-backoff while the server is unreachable (connection refused), for up to ``retry_for`` seconds.
+backoff while the server is unreachable (connection refused), for up to ``retry_for`` seconds
+(default ``OPENSWEEP_RETRY_FOR``, else 120).
 A call whose request may have reached the server before the connection broke is retried only
 when repeating it is harmless: reads, ``log`` (the server applies a ``seq`` once), ``heartbeat``,
 ``finish_run`` and ``set_sweep_state`` (a repeat that finds the change already made returns the
@@ -68,7 +69,7 @@ class HttpClient:
         *,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        retry_for: float = DEFAULT_RETRY_FOR,
+        retry_for: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = _check_url(url)
@@ -86,7 +87,7 @@ class HttpClient:
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise InvalidRequest(f"invalid server URL {url!r}: {exc}") from None
-        self.retry_for = retry_for
+        self.retry_for = _retry_for_from_env() if retry_for is None else float(retry_for)
         self._handed_out: set[str] = set()  # run ids next_run returned (claim recovery)
 
     # --- transport ------------------------------------------------------------------------------
@@ -367,6 +368,20 @@ class HttpClient:
 
     def __repr__(self) -> str:
         return f"HttpClient({self.url!r})"
+
+
+def _retry_for_from_env() -> float:
+    """``OPENSWEEP_RETRY_FOR`` (seconds to keep retrying an unreachable server), else 120."""
+    text = os.environ.get("OPENSWEEP_RETRY_FOR")
+    if not text:
+        return DEFAULT_RETRY_FOR
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise InvalidRequest(f"OPENSWEEP_RETRY_FOR must be a number of seconds >= 0 (got {text!r})")
+    return value
 
 
 def _check_url(url: str) -> str:

@@ -9,6 +9,7 @@ the controller) -> encode (:mod:`opensweep.wire.codec`). The OpenAPI document at
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -24,7 +25,7 @@ from starlette.responses import Response
 
 from opensweep.client.base import Client
 from opensweep.core.model import RunState
-from opensweep.errors import ConfigError, Conflict
+from opensweep.errors import Conflict, InvalidRequest
 from opensweep.server.auth import BodySizeLimit, TokenAuth, access_of, check_token
 from opensweep.server.errors import install_error_handlers
 from opensweep.wire import codec
@@ -71,6 +72,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 IdParam = Annotated[str, PathParam(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
+@functools.cache
 def _version() -> str:
     try:
         return metadata.version("opensweep")
@@ -80,7 +82,8 @@ def _version() -> str:
 
 def _json(content: Any, status: int = 200) -> Response:
     # Content is already JSON-safe (the codec tags non-finite floats), so plain json suffices.
-    body = json.dumps(content, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    # ASCII escapes keep any stored text (even a lone surrogate from a local writer) sendable.
+    body = json.dumps(content, separators=(",", ":"), allow_nan=False)
     return Response(body.encode(), status_code=status, media_type="application/json")
 
 
@@ -291,8 +294,8 @@ def create_app(
     When built from a URL, the app owns the controller: it reaps runs whose agent stopped beating
     for ``heartbeat_timeout`` seconds and closes the store on shutdown.
     """
-    if heartbeat_timeout <= 0:
-        raise ConfigError("heartbeat_timeout must be positive")
+    if not heartbeat_timeout > 0:
+        raise InvalidRequest(f"heartbeat_timeout must be > 0 seconds (got {heartbeat_timeout})")
     write_token = None if token is None else check_token(token)
     read_tokens = [check_token(t, "read-only token") for t in read_only_tokens]
     owned = isinstance(backend, str)

@@ -47,6 +47,11 @@ class Store(Protocol):
         """Change fields of a running run. Conflict if the run is already terminal."""
         ...
 
+    def annotate_run(self, run_id: str, notes: str, *, now: float) -> Run:
+        """Replace a run's ``notes`` and set ``updated_at``, even on a terminal run (a note is
+        not a state change: e.g. marking a crashed run as requeued). NotFound for unknown ids."""
+        ...
+
     def heartbeat(self, run_ids: Sequence[str], now: float) -> None: ...
 
     # metrics

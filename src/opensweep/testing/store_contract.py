@@ -292,6 +292,19 @@ class StoreContract:
             store.update_run("r", {"state": "no-such-state"})
         assert store.get_run("r").id == "r"
 
+    def test_annotate_run_even_when_terminal(self, store: Store) -> None:
+        store.create_sweep(make_sweep())
+        store.claim_next("sw1", _propose_new("r"))
+        store.update_run("r", {"state": RunState.CRASHED, "notes": "first"})
+        annotated = store.annotate_run("r", "first\nrequeued", now=99.5)
+        assert annotated.notes == "first\nrequeued" and annotated.updated_at == 99.5
+        again = store.get_run("r")
+        assert again.notes == "first\nrequeued" and again.state is RunState.CRASHED
+        with pytest.raises(errors.Conflict):  # annotating does not reopen the run
+            store.update_run("r", {"notes": "other"})
+        with pytest.raises(errors.NotFound):
+            store.annotate_run("nope", "x", now=1.0)
+
     def test_heartbeat(self, store: Store) -> None:
         store.create_sweep(make_sweep())
         for rid in ("a", "b", "c"):

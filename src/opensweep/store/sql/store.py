@@ -250,6 +250,17 @@ class SQLStore:
             return codec.run_from_row(self._run_row(conn, run_id))
 
     @_guard
+    def annotate_run(self, run_id: str, notes: str, *, now: float) -> Run:
+        with write_tx(self._engine) as conn:
+            self._run_row(conn, run_id, lock=True, columns=(runs.c.pk,))
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(notes=str(notes), updated_at=float(now), **_BUMP_VERSION)
+            )
+            return codec.run_from_row(self._run_row(conn, run_id))
+
+    @_guard
     def heartbeat(self, run_ids: Sequence[str], now: float) -> None:
         ids = list(dict.fromkeys(run_ids))
         if not ids:
