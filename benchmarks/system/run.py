@@ -98,7 +98,7 @@ def process(argv: Sequence[str], health: str, log_name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def opensweep_server(db_url: str) -> Iterator[str]:
+def opensweep_server(db_url: str, workers: int = 1) -> Iterator[str]:
     port = free_port()
     token_file = OUT / "token"
     token_file.write_text(TOKEN)

@@ -196,3 +196,31 @@ def test_bad_arguments_raise_invalid_request() -> None:
         compute_importance([{}, {}], [1.0], rng=np.random.default_rng(0))
     with pytest.raises(InvalidRequest, match="folds"):
         compute_importance([{}], [1.0], rng=np.random.default_rng(0), folds=1)
+
+
+def test_parameters_come_from_the_sweep_space() -> None:
+    from opensweep.analysis.importance import params_from_space
+    from opensweep.config import parse
+
+    spec = parse(
+        {
+            "method": "random",
+            "parameters": {
+                "lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1},
+                "optimizer": {"values": ["adam", "sgd"]},
+                "nested": {"parameters": {"depth": {"min": 1, "max": 4}}},
+                "epochs": {"value": 3},
+            },
+        }
+    )
+    infos = {p.name: p for p in params_from_space(spec.space)}
+    assert set(infos) == {"lr", "optimizer", "nested.depth"}  # constants are not analysed
+    assert infos["lr"].log and infos["lr"].kind == "numeric"
+    assert infos["optimizer"].categories == ("adam", "sgd")
+    assert infos["nested.depth"].path == ("nested", "depth") and not infos["nested.depth"].log
+    rng = np.random.default_rng(12)
+    configs = [spec.space.sample(rng) for _ in range(120)]
+    ys = [c["nested"]["depth"] * 2.0 + rng.normal(0, 0.05) for c in configs]
+    report = compute_importance(configs, ys, rng=np.random.default_rng(0), space=spec.space)
+    assert report.params[0].name == "nested.depth"
+    assert by_name(report)["nested.depth"].correlation == pytest.approx(1.0, abs=0.01)

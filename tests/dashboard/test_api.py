@@ -194,6 +194,7 @@ def test_with_a_token_pages_are_public_and_data_is_not(tmp_path: Path) -> None:
     server = ServerThread(create_app(url, token=token)).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
+            assert http.get("/").status_code == 200
             assert http.get(f"/sweeps/{sweep.id}").status_code == 200
             assert http.get("/static/sweep.js").status_code == 200
             assert http.get("/vendor/plotly.min.js").status_code == 200

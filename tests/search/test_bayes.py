@@ -320,7 +320,7 @@ def test_categorical_space_is_exhausted_before_any_repeat() -> None:
     values = {"a": 3.0, "b": 1.0}
     history = [trial(i, {"c": v}, y) for i, (v, y) in enumerate(values.items())]
     s = suggest(spec, history, 1, np.random.default_rng(0))[0]
-    assert s.params == {"c": [1, 2]} and s.note is None
+    assert s.params == {"c": [1, 2]}  # the untried value, not a repeat
     history.append(trial(2, {"c": [1, 2]}, 2.0))
     again = suggest(spec, history, 1, np.random.default_rng(0))[0]
     assert again.note is not None and "repeats" in again.note
@@ -352,6 +352,30 @@ def test_mixed_space_with_nesting_and_constants_finds_the_right_category() -> No
     best = min(history, key=lambda t: t.summary_metric or 0.0)
     assert best.params["opt"]["kind"] == "adam"
     assert best.summary_metric is not None and best.summary_metric < 0.3
+
+
+def test_zero_valued_categorical_is_encoded_by_its_own_index() -> None:
+    # W&B skips falsy values when normalising (a 0 lands on index 0); we do not.
+    enc = Encoder(make_space({"w": {"distribution": "categorical", "values": [0.1, 0.01, 0]}}))
+    assert enc.encode({"w": 0}).tolist() == [2.0]
+    assert enc.encode({"w": 0.01}).tolist() == [1.0]
+    assert np.isnan(enc.encode({"w": 5})).all()  # not a value of the space
+
+
+def test_without_a_metric_bayes_refuses_naming_the_key() -> None:
+    from opensweep.errors import ConfigError
+
+    spec = SweepSpec(method="bayes", space=make_space(BRANIN))
+    with pytest.raises(ConfigError) as err:
+        suggest(spec, [], 1, np.random.default_rng(0))
+    assert "metric" in str(err.value)
+
+
+def test_only_constants_gives_the_constant_config_with_a_note() -> None:
+    spec = make_spec({"a": {"distribution": "constant", "value": 1}})
+    out = suggest(spec, [], 2, np.random.default_rng(0))
+    assert [s.params for s in out] == [{"a": 1}, {"a": 1}]
+    assert all(s.note and "constant" in s.note for s in out)
 
 
 def test_registry_resolves_bayes() -> None:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from opensweep.cli.server_cmd import default_db_url, is_loopback, redact, server
+from opensweep.client.http import HttpClient
 from opensweep.client.local import LocalClient
 from opensweep.wire.models import API_PREFIX
 
@@ -132,3 +133,42 @@ def test_refuses_a_schema_newer_than_it_knows(tmp_path: Path) -> None:
     result = CliRunner().invoke(server, ["--db", f"sqlite:///{db}", "--port", str(free_port())])
     assert result.exit_code == 1, result.output
     assert "9999" in result.output or "newer" in result.output
+
+
+@pytest.mark.slow
+def test_several_worker_processes_share_one_database(tmp_path: Path) -> None:
+    token = "workers-token-" + "w" * 30
+    (tmp_path / "token").write_text(token)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "opensweep",
+            "server",
+            "--db",
+            f"sqlite:///{tmp_path / 'w.db'}",
+            "--port",
+            str(port),
+            "--token-file",
+            str(tmp_path / "token"),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OPENSWEEP_TOKEN": ""},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        with HttpClient(url, token=token) as client:
+            runs = [client.start_run(name=f"r{i}") for i in range(20)]
+            assert [client.get_run(r.id).name for r in runs] == [f"r{i}" for i in range(20)]
+        assert httpx.get(f"{url}{API_PREFIX}/sweeps").status_code == 401  # workers check tokens
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    assert "workers: 2" in output
+    assert output.count("Started server process") == 2

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import click
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -101,6 +106,13 @@ def _write_new_token(path: str | None) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Seconds without a heartbeat after which a run is marked crashed.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes. Each runs the controller; the database keeps them consistent.",
+)
 @click.option("--access-log", is_flag=True, help="Log every request (off: log() is chatty).")
 @click.option(
     "--log-level",
@@ -116,6 +128,7 @@ def server(
     read_only_token_file: str | None,
     new_token: bool,
     heartbeat_timeout: float,
+    workers: int,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -124,7 +137,6 @@ def server(
         _write_new_token(token_file)
         return
     token = _read_token_file(token_file)[0] if token_file else os.environ.get("OPENSWEEP_TOKEN")
-    read_only = _read_token_file(read_only_token_file) if read_only_token_file else []
     if not token and not is_loopback(host):
         click.echo(
             f"error: refusing to serve on {host} without a token: anyone who can reach it could "
@@ -136,31 +148,63 @@ def server(
 
     import uvicorn
 
+    url = db_url or default_db_url(os.environ.get("OPENSWEEP_URL"))
+    settings = {
+        "db": url,
+        "token_file": token_file,
+        "read_only_token_file": read_only_token_file,
+        "heartbeat_timeout": heartbeat_timeout,
+    }
+    app = _app_or_exit(settings)  # fails fast (bad database, newer schema) before binding
+    shown_host = f"[{host}]" if ":" in host else host
+    auth = "token required" if token else "no token (loopback only)"
+    click.echo(
+        f"opensweep server on http://{shown_host}:{port}  db: {redact(url)}  auth: {auth}"
+        + (f"  workers: {workers}" if workers > 1 else ""),
+        err=True,
+    )
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": access_log,
+        "timeout_graceful_shutdown": 5,
+    }
+    if workers == 1:
+        uvicorn.run(app, **common)
+        return
+    app.state.client.close()  # each worker process opens its own
+    os.environ[_WORKER_SETTINGS_ENV] = json.dumps(settings)
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **common)
+
+
+_WORKER_SETTINGS_ENV = "OPENSWEEP_SERVER_SETTINGS"
+
+
+def _app_or_exit(settings: dict[str, Any]) -> FastAPI:
     from opensweep.errors import OpenSweepError
     from opensweep.server.app import create_app
 
-    url = db_url or default_db_url(os.environ.get("OPENSWEEP_URL"))
+    token_file = settings.get("token_file")
+    token = _read_token_file(token_file)[0] if token_file else os.environ.get("OPENSWEEP_TOKEN")
+    read_file = settings.get("read_only_token_file")
+    read_only = _read_token_file(read_file) if read_file else []
     try:
-        app = create_app(
-            url,
+        return create_app(
+            settings["db"],
             token=token or None,
             read_only_tokens=read_only,
-            heartbeat_timeout=heartbeat_timeout,
+            heartbeat_timeout=float(settings["heartbeat_timeout"]),
         )
     except OpenSweepError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2 if exc.code in ("invalid_request", "invalid_config") else 1)
-    shown_host = f"[{host}]" if ":" in host else host
-    auth = "token required" if token else "no token (loopback only)"
-    click.echo(
-        f"opensweep server on http://{shown_host}:{port}  db: {redact(url)}  auth: {auth}",
-        err=True,
-    )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=access_log,
-        timeout_graceful_shutdown=5,
-    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``--workers`` process (uvicorn imports this factory in each of them).
+
+    Settings come from the parent through the environment; tokens are read again from their
+    files (or ``OPENSWEEP_TOKEN``), never passed around.
+    """
+    return _app_or_exit(json.loads(os.environ[_WORKER_SETTINGS_ENV]))

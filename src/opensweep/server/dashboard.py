@@ -206,18 +206,20 @@ class DashboardState:
             self._settled[sweep.id] = _ListEntry(sweep.updated_at, row)
 
 
+_STATE_LOCK = threading.Lock()
+
+
 def _state(request: Request) -> DashboardState:
+    """The app's dashboard caches, made on first use."""
     app_state = request.app.state
     found = getattr(app_state, "dashboard", None)
-    if found is None:
+    if not isinstance(found, DashboardState):
         with _STATE_LOCK:
             found = getattr(app_state, "dashboard", None)
-            if found is None:
-                found = app_state.dashboard = DashboardState()
-    return found  # type: ignore[no-any-return]
-
-
-_STATE_LOCK = threading.Lock()
+            if not isinstance(found, DashboardState):
+                found = DashboardState()
+                app_state.dashboard = found
+    return found
 
 
 def _client(request: Request) -> Client:

@@ -230,6 +230,7 @@ class _Planner:
 
     def _pick_starts(self, vals: np.ndarray) -> np.ndarray:
         """The best candidates plus a roulette draw (weights exp(logEI)) for diversity."""
+        vals = np.where(np.isfinite(vals), vals, -1e300)  # a NaN prediction is never a start
         k = min(self.s.n_starts, len(vals))
         order = np.argsort(-vals, kind="stable")
         best = order[: k // 2]

@@ -454,10 +454,18 @@
     userSelected = true;
     if (on && selected.size >= MAX_SELECTED) { OS.message(`At most ${MAX_SELECTED} curves at once.`); scheduleRows(); return; }
     if (on) selected.add(id); else selected.delete(id);
-    loadCurves().catch(() => {});
+    loadCurves().catch((err) => OS.message(err.message, "error"));
   }
 
-  async function loadCurves() {
+  // One curves update at a time: a slow poll must not redraw an older selection over a newer one.
+  let curvesQueue = Promise.resolve();
+  function loadCurves() {
+    const next = curvesQueue.then(updateCurves, updateCurves);
+    curvesQueue = next.catch(() => {});
+    return next;
+  }
+
+  async function updateCurves() {
     const wanted = [...selected].filter((id) => byId.has(id));
     const need = wanted.filter((id) => { const c = curves.get(id); return !c || c.state === "running" || byId.get(id).state !== c.state; });
     if (need.length) {
@@ -469,7 +477,7 @@
         else curves.set(r.id, r);
       }
     }
-    await drawCurves(wanted);
+    await drawCurves([...selected].filter((id) => byId.has(id)));
   }
 
   async function drawCurves(ids) {
@@ -546,6 +554,7 @@
     drawParcoords(true);
     drawScatter();
     document.body.dataset.ready = "table";
+    performance.mark("opensweep:table");  // read by benchmarks/dashboard
     loadImportance().catch((err) => { if (!(err instanceof OS.AuthError)) document.getElementById("importance").textContent = err.message; });
     // Plotly (several MB) is only needed for the curves: load it once the page is usable.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -555,6 +564,7 @@
       OS.message(err.message, "error");
     }
     document.body.dataset.ready = "plots";
+    performance.mark("opensweep:plots");
     OS.poll(tick, 3000);
     OS.poll(loadImportance, 15000);
   }
