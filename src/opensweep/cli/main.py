@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from opensweep.cli.common import console, handle_errors, open_client, url_option
-from opensweep.errors import ConfigError, OpenSweepError
+from opensweep.errors import ConfigError
 
 
 def _load_config(path: str) -> dict[str, Any]:
@@ -87,10 +87,7 @@ def sweep(
             return
         sweep_id = parse_sweep_path(target).sweep_id
         if action == "rerun-crashed":
-            rerun = getattr(client, "rerun_crashed", None)
-            if rerun is None:
-                raise OpenSweepError("this client cannot re-run crashed runs")
-            count = rerun(sweep_id)
+            count = client.rerun_crashed(sweep_id)
             console.print(f"{count} crashed run(s) of {sweep_id} will be handed out again")
             return
         updated = client.set_sweep_state(sweep_id, action)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -175,7 +176,27 @@ def server(
         return
     app.state.client.close()  # each worker process opens its own
     os.environ[_WORKER_SETTINGS_ENV] = json.dumps(settings)
-    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **common)
+    _serve_workers(
+        uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=workers, **common)
+    )
+
+
+def _serve_workers(config: Any) -> None:
+    """``uvicorn.run`` for several workers, with Nagle's algorithm off on every connection.
+
+    uvicorn binds the shared socket with protocol 0, so asyncio does not set TCP_NODELAY on the
+    connections it accepts and each answer waits for a delayed ACK (about 40 ms). Accepted
+    sockets inherit the option from the listening one.
+    """
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock]).run()
 
 
 _WORKER_SETTINGS_ENV = "OPENSWEEP_SERVER_SETTINGS"
