@@ -93,6 +93,7 @@ class Controller:
         self.clock: Clock = clock or SystemClock()
         self.heartbeat_timeout = float(heartbeat_timeout)
         self._specs: dict[str, SweepSpec] = {}  # configs never change: parse each once
+        self._trial_cache = TrialCache()
         self._reaped_at: dict[str, float] = {}
 
     def __enter__(self) -> Controller:
@@ -228,7 +229,7 @@ class Controller:
             if done is not None:
                 why_none.append(done)
                 return None
-            trials = _trials(spec, runs, series, skip_requeued=True)
+            trials = self._trial_cache.trials(spec, runs, series, skip_requeued=True)
             rng = np.random.default_rng([locked.seed & _SEED_MASK, index])
             suggestions = method(spec, trials, 1, rng)
             if not suggestions:
@@ -467,7 +468,7 @@ class Controller:
             if _done_reason(spec, [r for r in runs if not is_requeued(r)], series) is None:
                 if spec.method != "grid":
                     return
-                trials = _trials(spec, runs, series, skip_requeued=True)
+                trials = self._trial_cache.trials(spec, runs, series, skip_requeued=True)
                 rng = np.random.default_rng([sweep.seed & _SEED_MASK, len(runs)])
                 if get_method(spec.method)(spec, trials, 1, rng):
                     return
@@ -491,7 +492,7 @@ class Controller:
         scheduler = get_scheduler(spec.early_terminate.type)
         runs = self.store.list_runs(sweep_id)
         series = self.store.metric_series(sweep_id, metric)
-        decisions = scheduler(spec, _trials(spec, runs, series))
+        decisions = scheduler(spec, self._trial_cache.trials(spec, runs, series))
         by_id = {r.id: r for r in runs}
         stoppable = [
             by_id[d.run_id]
@@ -563,21 +564,37 @@ def _metric_value(value: Any) -> float:
     return math.nan if number is None else number
 
 
-def _trials(
-    spec: SweepSpec,
-    runs: Sequence[Run],
-    series: Mapping[str, Sequence[Any]] | None,
-    *,
-    skip_requeued: bool = False,
-) -> list[Trial]:
-    metric = spec.metric.name if spec.metric is not None else None
-    trials = []
-    for index, run in enumerate(runs):
-        if skip_requeued and is_requeued(run):
-            continue
-        values = series.get(run.id, ()) if series is not None else ()
-        trials.append(
-            Trial(
+class TrialCache:
+    """Trials of ended runs, reused while the store hands back the same (unchanged) Run object.
+
+    An ended run and its history never change, so rebuilding its Trial on every claim (which
+    holds the sweep's lock) is wasted work that grows with the sweep: at 2,000 runs it was half
+    the cost of a claim.
+    """
+
+    def __init__(self) -> None:
+        self._by_run: dict[str, tuple[Run, bool, int, Trial]] = {}
+
+    def trials(
+        self,
+        spec: SweepSpec,
+        runs: Sequence[Run],
+        series: Mapping[str, Sequence[Any]] | None,
+        *,
+        skip_requeued: bool = False,
+    ) -> list[Trial]:
+        metric = spec.metric.name if spec.metric is not None else None
+        with_series = series is not None
+        trials = []
+        for index, run in enumerate(runs):
+            if skip_requeued and is_requeued(run):
+                continue
+            cached = self._by_run.get(run.id)
+            if cached is not None and cached[0] is run and cached[1:3] == (with_series, index):
+                trials.append(cached[3])
+                continue
+            values = series.get(run.id, ()) if series is not None else ()
+            trial = Trial(
                 run_id=run.id,
                 params=run.config,
                 state=run.state,
@@ -586,8 +603,10 @@ def _trials(
                 stop_requested=run.stop_requested,
                 created_index=index,
             )
-        )
-    return trials
+            if run.state.is_terminal:
+                self._by_run[run.id] = (run, with_series, index, trial)
+            trials.append(trial)
+        return trials
 
 
 def _best_metric(spec: SweepSpec, run: Run, values: Sequence[Any]) -> float | None:

@@ -28,11 +28,13 @@ def encode_value(value: Any) -> Any:
         return {str(k): encode_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [encode_value(v) for v in value]
-    # numpy scalars and anything with .item() become plain Python values
+    # numpy arrays become lists, numpy scalars plain Python values
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist) and getattr(value, "ndim", 0) > 0:
+        return encode_value(tolist())
     item = getattr(value, "item", None)
     if callable(item):
         return encode_value(item())
-    tolist = getattr(value, "tolist", None)
     if callable(tolist):
         return encode_value(tolist())
     return str(value)
