@@ -7,7 +7,8 @@
    the same PostgreSQL and SQLite, and Optuna's JournalStorage (file). An opensweep trial is what
    an agent does at least: claim a run (``next_run``), log its metric, finish it. An Optuna trial
    is ``study.optimize`` with the RandomSampler (opensweep's sweep is ``method: random``).
-2. Trials/s as a sweep grows from 100 to 5,000 runs (one worker, opensweep direct).
+2. Trials/s as a sweep grows from 100 to 5,000 runs (one worker, opensweep direct), within a
+   time budget per back end (a sweep that slows down reports how far it got).
 3. Metric points/s through the server (1 and 4 logging processes, the SDK: ``opensweep.log``),
    against an MLflow tracking server on the same PostgreSQL (``log_batch`` with 1000 points a
    request, its fastest path, and ``mlflow.log_metric`` async and sync), and the per-call cost
@@ -115,6 +116,8 @@ def opensweep_server(db_url: str, workers: int = 1) -> Iterator[str]:
         str(token_file),
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     url = f"http://127.0.0.1:{port}"
     with process(argv, f"{url}/api/v1/health", "opensweep-server.log"):
@@ -233,10 +236,14 @@ def optuna_trials(storage: str, workers: int, trials: int) -> float:
     return per_worker * workers / seconds
 
 
-def bench_trials(pg: str, trials: int, counts: Sequence[int]) -> dict[str, dict[int, float]]:
+def bench_trials(
+    pg: str, trials: int, counts: Sequence[int], match: Sequence[str] = ()
+) -> dict[str, dict[int, float]]:
     table: dict[str, dict[int, float]] = {}
 
     def row(name: str, measure: Any) -> None:
+        if match and not any(m in name for m in match):
+            return
         table[name] = {}
         for n in counts:
             table[name][n] = measure(n)
@@ -254,6 +261,11 @@ def bench_trials(pg: str, trials: int, counts: Sequence[int]) -> dict[str, dict[
         env = {"OPENSWEEP_TOKEN": TOKEN}
         row(
             "opensweep, server on PostgreSQL (HTTP)",
+            lambda n: opensweep_trials(server, n, trials, env),
+        )
+    with pg_schema(pg) as url, opensweep_server(url, workers=2) as server:
+        row(
+            "opensweep, server --workers 2 on PostgreSQL",
             lambda n: opensweep_trials(server, n, trials, env),
         )
     with pg_schema(pg) as url:
@@ -277,12 +289,14 @@ def bench_trials(pg: str, trials: int, counts: Sequence[int]) -> dict[str, dict[
 # --- 2. growth ---------------------------------------------------------------------------------
 
 
-def bench_growth(url: str, total: int, window: int = 100) -> list[float]:
-    """Trials/s of one in-process worker for each window of ``window`` trials."""
+def bench_growth(url: str, total: int, budget: float, window: int = 100) -> dict[str, Any]:
+    """Trials/s of one in-process worker for each window of ``window`` trials, until ``total``
+    runs or ``budget`` seconds (whichever comes first: a sweep that slows down stops early)."""
     from opensweep.client.local import LocalClient
     from opensweep.core.model import MetricRow
 
     rates = []
+    began = time.perf_counter()
     with LocalClient(url) as client:
         sweep = client.create_sweep(random_sweep(total), project="bench-growth")
         start = time.perf_counter()
@@ -296,7 +310,9 @@ def bench_growth(url: str, total: int, window: int = 100) -> list[float]:
                 now = time.perf_counter()
                 rates.append(window / (now - start))
                 start = now
-    return rates
+                if now - began > budget:
+                    break
+    return {"runs": len(rates) * window, "window_rates": rates}
 
 
 # --- 3. metric points per second ----------------------------------------------------------------
@@ -360,8 +376,8 @@ def bench_points(pg: str, points: int, with_mlflow: bool) -> dict[str, dict[str,
             # Per-call modes are slow: fewer points keep the run bounded (rates stay comparable).
             for mode, label, count in (
                 ("batch", "MLflow server (log_batch, 1000 points a request)", points),
-                ("async", "MLflow server (log_metric, synchronous=False)", min(points, 1000)),
-                ("sync", "MLflow server (log_metric)", min(points, 200)),
+                ("async", "MLflow server (log_metric, synchronous=False)", min(points, 500)),
+                ("sync", "MLflow server (log_metric)", min(points, 100)),
             ):
                 table[label] = {
                     f"{n} logger(s)": mlflow_points(server, n, count, mode) for n in (1, 4)
@@ -375,8 +391,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=300, help="trials per measurement")
     parser.add_argument("--points", type=int, default=20_000, help="points per logger")
     parser.add_argument("--growth", type=int, default=5_000, help="runs for the growth test")
+    parser.add_argument(
+        "--growth-seconds", type=float, default=60.0, help="time budget per growth backend"
+    )
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument(
+        "--match", action="append", default=[], help="only trial rows whose name contains this"
+    )
     parser.add_argument(
         "--only", action="append", choices=["trials", "growth", "points"], help="parts to run"
     )
@@ -392,19 +414,25 @@ def main() -> None:
     }
     print(f"# system benchmark ({info})", flush=True)
     trials: dict[str, dict[int, float]] = {}
-    growth: dict[str, list[float]] = {}
+    growth: dict[str, dict[str, Any]] = {}
     points: dict[str, dict[str, float]] = {}
     if "trials" in parts:
         print("## trials/s", flush=True)
-        trials = bench_trials(args.postgres, args.trials, (1, 2, 4))
+        trials = bench_trials(args.postgres, args.trials, (1, 2, 4), args.match)
     if "growth" in parts:
         print("## growth", flush=True)
         db = OUT / f"growth-{uuid.uuid4().hex[:6]}.db"
-        growth["SQLite (direct)"] = bench_growth(f"sqlite:///{db}", args.growth)
+        budget = args.growth_seconds
+        growth["SQLite (direct)"] = bench_growth(f"sqlite:///{db}", args.growth, budget)
         with pg_schema(args.postgres) as url:
-            growth["PostgreSQL (direct)"] = bench_growth(url, args.growth)
-        for name, rates in growth.items():
-            print(f"  {name}: first 100 {rates[0]:.0f}/s, last 100 {rates[-1]:.0f}/s", flush=True)
+            growth["PostgreSQL (direct)"] = bench_growth(url, args.growth, budget)
+        for name, g in growth.items():
+            rates = g["window_rates"]
+            print(
+                f"  {name}: runs 1-100 {rates[0]:.0f}/s, runs {g['runs'] - 99}-{g['runs']} "
+                f"{rates[-1]:.0f}/s",
+                flush=True,
+            )
     if "points" in parts:
         print("## metric points/s", flush=True)
         points = bench_points(args.postgres, args.points, not args.no_mlflow)

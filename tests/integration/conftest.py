@@ -66,7 +66,7 @@ class ServerProcess:
             cwd=self.workdir,
         )
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited: {self.output()}")

@@ -40,8 +40,8 @@ def test_unreachable_server_is_a_transport_error() -> None:
     started = time.monotonic()
     with client, pytest.raises(TransportError) as err:
         client.get_run("x")
-    assert 0.3 < time.monotonic() - started < 5
-    assert f"127.0.0.1:{port}" in err.value.message
+    assert time.monotonic() - started < 5  # bounded by retry_for, not by a socket timeout
+    assert f"127.0.0.1:{port}" in err.value.message and "gave up after" in err.value.message
 
 
 def test_waits_for_a_server_that_comes_up(sqlite_url: str) -> None:

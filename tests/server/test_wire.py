@@ -130,3 +130,24 @@ def test_requests_are_strict() -> None:
     with pytest.raises(ValidationError):
         FinishRunRequest.model_validate({"state": "running"})
     assert CreateSweepRequest.model_validate({"config": {}, "name": "名前 ✓"}).name == "名前 ✓"
+
+
+def test_log_request_json_takes_plain_rows_as_they_are_and_encodes_the_rest() -> None:
+    import json
+
+    import numpy as np
+
+    plain = codec.log_request_json(3, [MetricRow(0, {"loss": 0.5, "n": 2, "s": "ok"}, 1.0)], None)
+    assert json.loads(plain) == {
+        "seq": 3,
+        "rows": [{"step": 0, "values": {"loss": 0.5, "n": 2, "s": "ok"}, "time": 1.0}],
+        "summary": None,
+    }
+    odd = MetricRow(1, {"loss": math.nan, "f32": np.float32(0.25), "i": np.int64(7)}, math.inf)
+    text = codec.log_request_json(4, [odd], {"best": np.float64(-math.inf)})
+    body = json.loads(text)  # strict JSON: no NaN literal
+    request = LogRequest.model_validate(body)
+    (row,) = codec.rows_from_request(request)
+    assert math.isnan(row.values["loss"]) and row.values["f32"] == 0.25
+    assert row.values["i"] == 7 and type(row.values["i"]) is int and row.time is None
+    assert codec.check_object(request.summary, "summary") == {"best": -math.inf}

@@ -98,7 +98,8 @@ class HttpClient:
         content = None
         headers = None
         if body is not None:
-            content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+            text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+            content = text.encode()
             headers = {"content-type": "application/json"}
         try:
             response = self._http.request(
@@ -324,7 +325,7 @@ class HttpClient:
         rows: Sequence[MetricRow],
         summary: Mapping[str, Any] | None = None,
     ) -> LogResult:
-        body = codec.log_request_to_wire(seq, list(rows), summary)
+        body = codec.log_request_json(seq, list(rows), summary)
         data = self._call("POST", f"/runs/{_seg(run_id)}/log", body, safe=True)
         return self._decode(
             lambda d: LogResult(

@@ -6,6 +6,8 @@ into the same frozen records. Non-finite floats are tagged by :mod:`opensweep.co
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,6 +82,29 @@ def _join(where: str, parts: list[str]) -> str:
     return path
 
 
+def _plain_flat(values: dict[str, Any]) -> bool:
+    """True for the common logged row: a flat dict of numbers and short clean strings.
+
+    Such a dict needs no decoding (no nested tags) and passes every check, so the full walk is
+    skipped; anything else (nesting, odd text, huge ints) takes the careful path.
+    """
+    for key, value in values.items():
+        kind = type(value)
+        if kind is float or kind is bool or value is None:
+            pass
+        elif kind is int:
+            if not -MAX_INT64 - 1 <= value <= MAX_INT64:
+                return False
+        elif kind is str:
+            if "\x00" in value or not value.isascii():
+                return False
+        else:
+            return False
+        if type(key) is not str or "\x00" in key or not key.isascii():
+            return False
+    return True
+
+
 def check_json(value: Any, where: str) -> Any:
     """Validate free-form JSON from a request and return it decoded.
 
@@ -145,7 +170,8 @@ def run_to_wire(run: Run) -> dict[str, Any]:
 
 
 def row_to_wire(row: MetricRow) -> dict[str, Any]:
-    return {"step": row.step, "values": encode_value(row.values), "time": row.time}
+    time = row.time if row.time is None or math.isfinite(row.time) else None
+    return {"step": row.step, "values": encode_value(row.values), "time": time}
 
 
 # --- wire -> records (the HTTP client reads answers; raises KeyError/ValueError on junk) ------
@@ -210,7 +236,9 @@ def row_from_wire(data: Mapping[str, Any]) -> MetricRow:
 
 
 def row_from_request(row: MetricRowIn, index: int) -> MetricRow:
-    values = check_json(row.values, f"rows[{index}].values")
+    values = (
+        row.values if _plain_flat(row.values) else check_json(row.values, f"rows[{index}].values")
+    )
     return MetricRow(step=row.step, values=values, time=row.time)
 
 
@@ -226,3 +254,20 @@ def log_request_to_wire(
         "rows": [row_to_wire(r) for r in rows],
         "summary": None if summary is None else encode_value(summary),
     }
+
+
+def log_request_json(
+    seq: int, rows: list[MetricRow] | tuple[MetricRow, ...], summary: Mapping[str, Any] | None
+) -> str:
+    """The log request as JSON text. Logged rows are almost always plain numbers, which JSON
+    takes as they are; only when that fails (NaN, numpy scalars, ...) is every value encoded."""
+    plain = {
+        "seq": seq,
+        "rows": [{"step": r.step, "values": r.values, "time": r.time} for r in rows],
+        "summary": summary,
+    }
+    try:
+        return json.dumps(plain, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        encoded = log_request_to_wire(seq, rows, summary)
+        return json.dumps(encoded, separators=(",", ":"), allow_nan=False)
