@@ -284,9 +284,10 @@ def upgrade(url: str | None) -> None:
 def _register() -> None:
     from opensweep.cli.launch_cmd import slurm
     from opensweep.cli.server_cmd import server
+    from opensweep.cli.ui_cmd import importance, ui
 
-    main.add_command(server)
-    main.add_command(slurm)
+    for command in (server, slurm, ui, importance):
+        main.add_command(command)
 
 
 _register()
