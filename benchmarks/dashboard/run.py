@@ -272,19 +272,22 @@ def main() -> None:
     start = time.perf_counter()
     sweep_id = build_opensweep(db, data)
     print(f"opensweep store: {args.runs} runs in {time.perf_counter() - start:.1f} s", flush=True)
-    if not args.skip_optuna:
+    optuna_db = OUT / f"optuna-{args.runs}.db"  # slow to build (Optuna adds trials one by one)
+    if not args.skip_optuna and not optuna_db.exists():
         (work / "trials.json").write_text(json.dumps({"trials": data}))
+        partial = work / "optuna.db"
         seconds = timed(
             lambda: subprocess.run(
                 [
                     str(VENV_PY),
                     str(HERE / "build_optuna.py"),
                     str(work / "trials.json"),
-                    f"sqlite:///{work / 'optuna.db'}",
+                    f"sqlite:///{partial}",
                 ],
                 check=True,
             )
         )
+        shutil.move(partial, optuna_db)
         print(f"optuna study: {args.runs} trials in {seconds:.1f} s", flush=True)
 
     print()
@@ -313,7 +316,7 @@ def main() -> None:
             for _ in range(args.repeats):
                 port = free_port()
                 argv = [
-                    str(DASHBOARD_BIN), f"sqlite:///{work / 'optuna.db'}",
+                    str(DASHBOARD_BIN), f"sqlite:///{optuna_db}",
                     "--port", str(port), "--host", "127.0.0.1", "--quiet",
                 ]  # fmt: skip
                 url = f"http://127.0.0.1:{port}"

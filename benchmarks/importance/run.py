@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import time
 import warnings
 from collections.abc import Callable
@@ -95,7 +96,7 @@ OPT_CENTER = {"adam": -3.5, "sgd": -1.5, "rmsprop": -3.0}
 
 def _additive(c: dict[str, np.ndarray]) -> np.ndarray:
     shift = np.vectorize(OPT_SHIFT.get)(c["optimizer"])
-    return 4 * c["a"] + 2 * c["b"] + np.log10(c["lr"]) + shift
+    return 5 * c["a"] + 2 * c["b"] + np.log10(c["lr"]) + shift
 
 
 def _hpo_like(c: dict[str, np.ndarray]) -> np.ndarray:
@@ -243,10 +244,34 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+def _child(conn: Any, method: Callable[..., np.ndarray], *args: Any) -> None:
+    conn.send(method(*args))
+    conn.close()
+
+
+def within(
+    timeout: float, method: Callable[..., np.ndarray], *args: Any
+) -> tuple[np.ndarray | None, float]:
+    """``method(*args)`` in a forked process; None when it takes longer than ``timeout``."""
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    start = time.perf_counter()
+    proc = ctx.Process(target=_child, args=(send, method, *args))
+    proc.start()
+    send.close()
+    result = receive.recv() if receive.poll(timeout) else None
+    seconds = time.perf_counter() - start
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    return result, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per evaluation")
     args = parser.parse_args()
     sizes = (50,) if args.quick else (50, 200, 1000)
     seeds = range(1 if args.quick else args.seeds)
@@ -266,15 +291,17 @@ def main() -> None:
         )
         for n in sizes:
             stats: dict[str, list[tuple[float, ...]]] = {m: [] for m in METHODS}
+            timeouts = dict.fromkeys(METHODS, 0)
             for seed in seeds:
                 rng = np.random.default_rng(1000 * seed + n)
                 cols = sample_configs(problem, n, rng)
                 y = problem.f(_typed(problem, cols)) + rng.normal(0, problem.noise, n)
                 configs = [{k: cols[k][i] for k in cols} for i in range(n)]
                 for name, method in METHODS.items():
-                    start = time.perf_counter()
-                    est = method(problem, configs, y, seed)
-                    seconds = time.perf_counter() - start
+                    est, seconds = within(args.timeout, method, problem, configs, y, seed)
+                    if est is None:  # did not finish: counts as no answer
+                        timeouts[name] += 1
+                        continue
                     rho = float(spearmanr(est[~null], truth[~null]).statistic)
                     pairs = [
                         float(est[i] > est[j])
@@ -286,7 +313,17 @@ def main() -> None:
                         (rho, float(np.mean(pairs)), top1, float(est[null].sum()), seconds)
                     )
             for name, rows in stats.items():
-                m = np.mean(np.array(rows), axis=0)
+                if timeouts[name]:
+                    print(
+                        f"| {problem.name} | {n} | {name} | timed out ({timeouts[name]} of "
+                        f"{timeouts[name] + len(rows)} > {args.timeout:.0f} s) | | | | |",
+                        flush=True,
+                    )
+                    timeouts[name] = 0
+                if not rows:
+                    continue
+                # A constant estimate (all zeros) has no rank correlation: NaN, left out.
+                m = np.nanmean(np.array(rows), axis=0)
                 overall[name].append(m[0])
                 overall_sep[name].append(m[1])
                 print(

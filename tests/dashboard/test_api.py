@@ -13,6 +13,7 @@ import pytest
 from opensweep.client.local import LocalClient
 from opensweep.server.app import create_app
 from opensweep.server.dashboard import plotly_path, run_log_file
+from opensweep.store import open_store
 
 from .conftest import XSS, Live, ServerThread, build_world, loss_of, run_one
 
@@ -260,5 +261,20 @@ def test_runs_come_as_columns_and_then_only_what_changed(
     # A browser with a stale layout token gets everything again.
     stale = http.get(path, params={"since": full["rev"], "token": "old.0"}).json()
     assert stale["full"] is True and len(stale["runs"]["id"]) == len(world.runs) + 1
+    # A value the config never declared (set by hand in the store) arrives with its label.
+    store = open_store(world.url)
+    try:
+        store.update_run(new.id, {"config": {**new.config, "optimizer": "lamb"}})
+    finally:
+        store.close()
+    since = {"since": delta["rev"], "token": delta["token"]}
+    for _ in range(50):
+        delta = http.get(path, params=since).json()
+        if delta["runs"]["id"]:
+            break
+        time.sleep(0.1)
+    assert delta["runs"]["id"] == [new.id]
+    labels = delta["categories"]["optimizer"]
+    assert labels[delta["runs"]["params"]["optimizer"][0]] == "lamb"
     world.client.finish_run(new.id, exit_code=0)
     world.refresh()

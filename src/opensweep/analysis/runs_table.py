@@ -22,6 +22,7 @@ from opensweep.core.model import Run, RunState
 
 MAX_SUMMARY_COLUMNS = 24
 MAX_TEXT = 200  # characters of a non-numeric summary value shown in a cell
+_ABSENT = object()
 _HIDDEN_SUMMARY = frozenset({"_step", "_timestamp", "_wandb"})
 
 
@@ -76,6 +77,8 @@ def lookup(config: Mapping[str, Any], path: Sequence[str]) -> tuple[bool, Any]:
 
 
 def finite(value: Any) -> float | None:
+    if type(value) is float:  # the common case first: this runs for every cell of 10,000 rows
+        return value if math.isfinite(value) else None
     number = as_metric(value)
     return number if number is not None and math.isfinite(number) else None
 
@@ -84,6 +87,8 @@ def cell(value: Any) -> float | str | None:
     """A summary value as a table cell: a finite number, a short text, or None."""
     if value is None:
         return None
+    if type(value) is float and math.isfinite(value):
+        return value
     number = as_metric(value)
     if number is not None:
         return number if math.isfinite(number) else label(number)
@@ -103,18 +108,30 @@ def summary_keys(runs: Sequence[Run], metric: str | None) -> list[str]:
     return keys[:MAX_SUMMARY_COLUMNS]
 
 
+def _category_key(value: Any) -> Any:
+    """Equal values share a category (16 and 16.0 too, True and 1 not); cheap for the usual
+    strings and numbers, canonical JSON for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return ("const", value)
+    if isinstance(value, int | float):
+        return ("num", float(value)) if value == value else ("num", "nan")
+    return ("json", dumps(value))
+
+
 class CategoryIndex:
     """Stable category indices for one column; unseen values are appended (never reordered),
     so indices already sent to a browser stay valid while new runs arrive."""
 
     def __init__(self, declared: Sequence[Any]) -> None:
         self.values: list[Any] = []
-        self._index: dict[str, int] = {}
+        self._index: dict[Any, int] = {}
         for v in declared:
             self.index(v)
 
     def index(self, value: Any) -> int:
-        key = dumps(value)
+        key = _category_key(value)
         found = self._index.get(key)
         if found is None:
             found = self._index[key] = len(self.values)
@@ -126,6 +143,59 @@ class CategoryIndex:
         return [label(v) for v in self.values]
 
 
+_FIXED = ("id", "name", "state", "index", "created", "finished", "stop_reason", "metric")
+
+
+def run_row(
+    run: Run,
+    columns: Sequence[ColumnSpec],
+    categories: Mapping[str, CategoryIndex],
+    metric: MetricSpec | None,
+    summary: Sequence[str],
+    index: int,
+) -> tuple[Any, ...]:
+    """One run's cells: the fixed fields, then one per parameter column, then one per summary
+    key. Categorical cells are indices into ``categories[name]`` (extended in place with values
+    the space did not declare); -1 means the run has no such key."""
+    cells: list[Any] = [
+        run.id,
+        run.name,
+        run.state.value,
+        index,
+        round(run.created_at, 3),
+        None if run.finished_at is None else round(run.finished_at, 3),
+        run.stop_reason,
+        finite(run.summary.get(metric.name)) if metric is not None else None,
+    ]
+    config = run.config
+    for col in columns:
+        if len(col.path) == 1:  # a top-level key: skip the general walk
+            value = config.get(col.path[0], _ABSENT)
+            present = value is not _ABSENT
+        else:
+            present, value = lookup(config, col.path)
+        if col.kind == "numeric":
+            cells.append(finite(value) if present else None)
+        else:
+            cells.append(categories[col.name].index(value) if present else -1)
+    cells.extend(cell(run.summary.get(key)) for key in summary)
+    return tuple(cells)
+
+
+def rows_to_columns(
+    rows: Sequence[tuple[Any, ...]], columns: Sequence[ColumnSpec], summary: Sequence[str]
+) -> dict[str, Any]:
+    """Rows from :func:`run_row` as one list per column (what the dashboard sends)."""
+    width = len(_FIXED) + len(columns) + len(summary)
+    transposed = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    out: dict[str, Any] = dict(zip(_FIXED, transposed, strict=False))
+    at = len(_FIXED)
+    out["params"] = {c.name: transposed[at + i] for i, c in enumerate(columns)}
+    at += len(columns)
+    out["summary"] = {key: transposed[at + i] for i, key in enumerate(summary)}
+    return out
+
+
 def run_columns(
     runs: Sequence[Run],
     columns: Sequence[ColumnSpec],
@@ -134,33 +204,11 @@ def run_columns(
     summary: Sequence[str],
     created_index: Mapping[str, int],
 ) -> dict[str, Any]:
-    """The runs as columns. Categorical cells are indices into ``categories[name]`` (extended
-    in place with values the space did not declare); -1 means the run has no such key."""
-    out: dict[str, Any] = {
-        "id": [r.id for r in runs],
-        "name": [r.name for r in runs],
-        "state": [r.state.value for r in runs],
-        "index": [created_index.get(r.id, -1) for r in runs],
-        "created": [round(r.created_at, 3) for r in runs],
-        "finished": [None if r.finished_at is None else round(r.finished_at, 3) for r in runs],
-        "stop_reason": [r.stop_reason for r in runs],
-        "metric": [
-            finite(r.summary.get(metric.name)) if metric is not None else None for r in runs
-        ],
-    }
-    params: dict[str, list[Any]] = {}
-    for col in columns:
-        values: list[Any] = []
-        for run in runs:
-            present, value = lookup(run.config, col.path)
-            if col.kind == "numeric":
-                values.append(finite(value) if present else None)
-            else:
-                values.append(categories[col.name].index(value) if present else -1)
-        params[col.name] = values
-    out["params"] = params
-    out["summary"] = {key: [cell(r.summary.get(key)) for r in runs] for key in summary}
-    return out
+    """The runs as columns (see :func:`run_row`)."""
+    rows = [
+        run_row(r, columns, categories, metric, summary, created_index.get(r.id, -1)) for r in runs
+    ]
+    return rows_to_columns(rows, columns, summary)
 
 
 def state_counts(runs: Sequence[Run]) -> dict[str, int]:
@@ -197,7 +245,9 @@ __all__ = [
     "column_specs",
     "grid_size",
     "label",
+    "rows_to_columns",
     "run_columns",
+    "run_row",
     "state_counts",
     "summary_keys",
 ]

@@ -3,9 +3,10 @@ Also ``qmc`` (scrambled Sobol via scipy, which Optuna's QMCSampler wraps).
 
 Every call replays the sweep's history into a fresh in-memory Optuna study (finished and imputed
 runs as COMPLETE trials, running runs as RUNNING ones so the constant liar keeps agents apart,
-failed runs without any value as FAIL) and asks it for the next points. Nothing is kept between
-calls, so a restarted controller recovers for free. Values follow ``metric.impute`` exactly as
-``bayes`` does (:mod:`opensweep.search.bayes.observe`).
+failed runs without any value as FAIL) and asks it for the next points. CMA-ES keeps its state
+in trial attributes, so for it each run is replayed through ask (parameters enqueued) and tell.
+Nothing is kept between calls, so a restarted controller recovers for free. Values follow
+``metric.impute`` exactly as ``bayes`` does (:mod:`opensweep.search.bayes.observe`).
 
 Parameters map to Optuna distributions where Optuna has one (uniform, log-uniform, int_uniform,
 categorical by index, so any JSON value is a valid choice); every other distribution (q_*,
@@ -82,8 +83,11 @@ def _map_param(p: Param) -> _Mapped:
 
 
 def _replay(
-    space: Space, metric: MetricSpec, history: Sequence[Trial], sampler: Any
+    space: Space, metric: MetricSpec, history: Sequence[Trial], sampler: Any, tell: bool = False
 ) -> tuple[Any, list[_Mapped]]:
+    """A fresh study holding the history. ``tell``: replay each run through ask (with its
+    parameters enqueued) and tell, so a stateful sampler (CMA-ES keeps its optimizer in trial
+    attributes) rebuilds its state as if it had proposed those points."""
     import optuna
     from optuna.trial import TrialState, create_trial
 
@@ -93,28 +97,48 @@ def _replay(
     obs = observe(metric, history)
     values = {t.run_id: v for t, v in obs.observed}
     pending = {t.run_id for t in obs.pending}
+    all_dists = {m.param.name: m.dist for m in mapped}
     for t in history:
         params: dict[str, Any] = {}
-        dists: dict[str, Any] = {}
         for m in mapped:
             raw = get_path(t.params, m.param.path, _MISSING)
             x = None if raw is _MISSING else m.to_optuna(raw)
             if x is not None:
                 params[m.param.name] = x
-                dists[m.param.name] = m.dist
-        if t.run_id in values:
-            state, value = TrialState.COMPLETE, values[t.run_id]
+        value = values.get(t.run_id)
+        if tell:
+            study.enqueue_trial(params, skip_if_exists=False)
+            asked = study.ask(all_dists)
+            # Fixed parameters never reach the sampler; this lets it see the trial (CMA-ES
+            # tags it with its generation and tells full generations to its optimizer).
+            _ = asked.relative_params
+            if value is not None:
+                study.tell(asked, value)
+            elif t.run_id not in pending:
+                study.tell(asked, state=TrialState.FAIL)
+            continue
+        if value is not None:
+            state = TrialState.COMPLETE
         else:
-            state, value = (TrialState.RUNNING if t.run_id in pending else TrialState.FAIL), None
+            state = TrialState.RUNNING if t.run_id in pending else TrialState.FAIL
+        dists = {name: all_dists[name] for name in params}
         study.add_trial(create_trial(params=params, distributions=dists, value=value, state=state))
     return study, mapped
 
 
 def _ask(
-    spec: SweepSpec, history: Sequence[Trial], n: int, sampler: Any, startup: int, name: str
+    spec: SweepSpec,
+    history: Sequence[Trial],
+    n: int,
+    sampler: Any,
+    startup: int,
+    name: str,
+    tell: bool = False,
 ) -> list[Suggestion]:
     metric = spec.metric or MetricSpec(name="loss")
-    study, mapped = _replay(spec.space, metric, history, sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study, mapped = _replay(spec.space, metric, history, sampler, tell)
     complete = sum(1 for t in study.trials if t.value is not None)
     out = []
     with warnings.catch_warnings():
@@ -164,7 +188,7 @@ def suggest_cmaes(
 
     # CMA-ES has no categorical model: Optuna samples those dims independently (random).
     sampler = optuna.samplers.CmaEsSampler(seed=_seed(rng), warn_independent_sampling=False)
-    return _ask(spec, history, n, sampler, 1, "cmaes")
+    return _ask(spec, history, n, sampler, 1, "cmaes", tell=True)
 
 
 def suggest_qmc(

@@ -9,7 +9,8 @@ dimensions at all. Nested parameters are already flattened to paths by the space
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,30 @@ class Encoder:
                 out[j] = min(max(u, dim.lo), dim.hi)
         return out
 
+    def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """:meth:`encode` for many configs, vectorised for the common distributions."""
+        out = np.full((len(configs), self.d), np.nan)
+        for j, dim in enumerate(self.dims):
+            values = [get_path(c, dim.param.path, _MISSING) for c in configs]
+            fast = None if dim.categorical else _vector_cdf(dim.param, values)
+            if fast is not None:
+                out[:, j] = np.clip(fast, dim.lo, dim.hi)  # NaN stays NaN
+                continue
+            for i, value in enumerate(values):
+                if value is _MISSING:
+                    continue
+                if dim.categorical:
+                    index = dim.param.index(value)
+                    out[i, j] = np.nan if index is None else float(index)
+                    continue
+                try:
+                    u = float(dim.param.cdf(value))
+                except (TypeError, ValueError):
+                    continue
+                if np.isfinite(u):
+                    out[i, j] = min(max(u, dim.lo), dim.hi)
+        return out
+
     def decode(self, x: np.ndarray) -> dict[str, Any]:
         config: dict[str, Any] = {}
         for p in self.constants:
@@ -133,3 +158,30 @@ class Encoder:
             if dim.categorical:
                 x[:, j] = np.minimum(np.floor(u[:, j] * dim.n_choices), dim.n_choices - 1)
         return x
+
+
+def _as_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
+
+
+def _vector_cdf(p: Param, values: list[Any]) -> np.ndarray | None:
+    """``Param.cdf`` over many values for uniform, int_uniform and log-uniform (values) params;
+    None for other distributions (the caller falls back to ``Param.cdf``)."""
+    d, s = p.distribution, p.spec
+    if d not in ("uniform", "q_uniform", "int_uniform", "log_uniform_values"):
+        return None
+    v = np.array([_as_number(x) for x in values], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if d == "int_uniform":
+            lo, hi = int(s["min"]), int(s["max"])
+            u = (np.floor(v) - lo + 1) / (hi - lo + 1)
+        elif d == "log_uniform_values":
+            lo_l, hi_l = math.log(s["min"]), math.log(s["max"])
+            u = np.where(v <= 0, 0.0, (np.log(np.where(v > 0, v, 1.0)) - lo_l) / (hi_l - lo_l))
+            u = np.where(np.isnan(v), np.nan, u)
+        else:
+            u = (v - s["min"]) / (s["max"] - s["min"])
+    out: np.ndarray = np.clip(u, 0.0, 1.0)
+    return out

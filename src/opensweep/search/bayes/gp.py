@@ -33,6 +33,19 @@ def sq_dists(a: np.ndarray, b: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
     return out
 
 
+def weighted_r2(a: np.ndarray, b: np.ndarray, w: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
+    """sum_k w_k * sq_dists(a, b)_k without the (len(a), len(b), d) tensor (fast prediction)."""
+    cont = ~is_cat
+    sw = np.sqrt(w[cont])
+    ac, bc = a[:, cont] * sw, b[:, cont] * sw
+    r2 = (ac * ac).sum(1)[:, None] + (bc * bc).sum(1)[None, :] - 2.0 * (ac @ bc.T)
+    np.maximum(r2, 0.0, out=r2)
+    for j in np.flatnonzero(is_cat):
+        r2 += w[j] * (a[:, j, None] != b[None, :, j])
+    out: np.ndarray = r2
+    return out
+
+
 def matern52(r2: np.ndarray) -> np.ndarray:
     r = np.sqrt(np.maximum(r2, 0.0))
     out: np.ndarray = (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-_SQRT5 * r)
@@ -86,7 +99,7 @@ class GP:
         self.alpha = scipy.linalg.cho_solve(self.chol, y, check_finite=False)
 
     def kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        r2 = sq_dists(a, b, self.is_cat) @ self.inv_sq_ls
+        r2 = weighted_r2(a, b, self.inv_sq_ls, self.is_cat)
         return self.hyper.scale * matern52(r2)
 
     def with_points(self, x_new: np.ndarray, y_new: np.ndarray) -> GP:
@@ -189,6 +202,7 @@ def fit(
     rng: np.random.Generator,
     restarts: int = 2,
     maxiter: int = 200,
+    ftol: float | None = None,
 ) -> GP:
     """Fit hyperparameters by MAP from the prior's centre plus ``restarts`` random starts.
 
@@ -213,7 +227,7 @@ def fit(
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"maxiter": maxiter},
+            options={"maxiter": maxiter} if ftol is None else {"maxiter": maxiter, "ftol": ftol},
         )
         if np.isfinite(res.fun) and res.fun < 1e24 and (best is None or res.fun < best[0]):
             best = (float(res.fun), res.x)

@@ -39,10 +39,12 @@ def _sign(goal: str) -> float:
     return -1.0 if goal == "maximize" else 1.0
 
 
-def _values(trial: Trial, sign: float, with_summary: bool = True) -> list[float]:
-    values = [sign * v for v in trial.finite_history]
-    if with_summary and trial.summary_metric is not None and math.isfinite(trial.summary_metric):
-        values.append(sign * trial.summary_metric)
+def _values(trial: Trial, sign: float) -> list[float]:
+    """Every finite value of the run's metric (history and summary), in minimisation space."""
+    values = [sign * v for v in trial.metric_history if math.isfinite(v)]
+    summary = trial.summary_metric
+    if summary is not None and math.isfinite(summary):
+        values.append(sign * summary)
     return values
 
 
@@ -65,13 +67,8 @@ def impute(
 
 def global_worst(history: Sequence[Trial], sign: float) -> float | None:
     """The worst value logged by any terminal run (W&B's ``worst``)."""
-    worst: float | None = None
-    for t in history:
-        if t.state.is_terminal:
-            values = _values(t, sign)
-            if values:
-                worst = max(values) if worst is None else max(worst, max(values))
-    return worst
+    worsts = [max(v) for t in history if t.state.is_terminal and (v := _values(t, sign))]
+    return max(worsts) if worsts else None
 
 
 def observe(metric: MetricSpec, history: Sequence[Trial]) -> Observations:
@@ -91,11 +88,9 @@ def observe(metric: MetricSpec, history: Sequence[Trial]) -> Observations:
                     continue
             pending.append(t)
             continue
-        if t.state in _MEASURED:
-            values = _values(t, sign)
-            if values:
-                observed.append((t, min(values)))
-                continue
+        if t.state in _MEASURED and (values := _values(t, sign)):
+            observed.append((t, min(values)))
+            continue
         value = impute(metric.impute, t, sign, worst)
         if value is not None:
             observed.append((t, value))

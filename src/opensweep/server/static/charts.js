@@ -114,7 +114,7 @@ const Charts = (() => {
     }
 
     layout(width) {
-      const top = 48, bottom = this.height - 28, left = 64, right = width - 96;
+      const top = 48, bottom = this.height - 28, left = 64, right = width - 112;
       const n = this.dims.length;
       const xs = this.dims.map((_, i) => (n === 1 ? (left + right) / 2 : left + (i * (right - left)) / (n - 1)));
       return { top, bottom, left, right, xs };
@@ -228,7 +228,7 @@ const Charts = (() => {
     }
 
     drawColorbar(ctx, lay, cmin, cmax, width) {
-      const x = width - 56, h = lay.bottom - lay.top;
+      const x = width - 70, h = lay.bottom - lay.top;
       for (let k = 0; k < h; k++) {
         let t = 1 - k / h;
         if (this.reverse) t = 1 - t;
