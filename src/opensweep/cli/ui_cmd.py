@@ -28,8 +28,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_UI_PORT = 8765
 _HTTP = ("http://", "https://")
 
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _errors(fn: F) -> F:
@@ -40,7 +38,7 @@ def _errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except OpenSweepError as exc:
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             sys.exit(2 if exc.code in ("invalid_request", "invalid_config") else 1)
 
     return wrapper  # type: ignore[return-value]
@@ -271,6 +269,7 @@ def importance(path: str, metric: str | None, seed: int, url: str | None) -> Non
         params=params_from_space(space) if space is not None else None,
         metric=name,
     )
+    console = Console()  # made here, so it sees the terminal (and COLUMNS) of this call
     console.print(importance_table(report))
     for note in [report.note, *report.notes]:
         if note:
