@@ -105,11 +105,13 @@ class SweepCache:
         """Read what changed since the cursor (everything the first time)."""
         with self.lock:
             now = time.monotonic()
+            # The sweep row is one cheap read: a pause or cancel shows at once, even while the
+            # (costlier) run refresh is throttled.
+            self.sweep = client.get_sweep(self.sweep.id)
             if not force and now - self.refreshed_at < MIN_REFRESH_INTERVAL:
                 return
             after = None if self.cursor is None else self.cursor - CURSOR_OVERLAP
             changed = client.list_runs(self.sweep.id, updated_after=after)
-            self.sweep = client.get_sweep(self.sweep.id)
             self.refreshed_at = now
             fresh = []
             for run in changed:
