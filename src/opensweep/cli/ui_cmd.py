@@ -29,7 +29,6 @@ DEFAULT_UI_PORT = 8765
 _HTTP = ("http://", "https://")
 
 
-
 def _errors(fn: F) -> F:
     """An opensweep error is one line on stderr and exit code 1 (2 for bad input)."""
 
