@@ -6,22 +6,19 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from opensweep.client.local import LocalClient
 from opensweep.core.model import MetricRow, Run, RunState, Sweep
 from opensweep.server.app import create_app
 from opensweep.store import open_store
+from opensweep.testing.servers import ServerThread
 
 XSS = "<img src=x onerror=alert(1)>"
 CHROMIUM = "/usr/bin/chromium"
@@ -53,38 +50,6 @@ GRID_CONFIG: dict[str, Any] = {
     "metric": {"name": "acc", "goal": "maximize"},
     "parameters": {"a": {"values": [1, 2, 3]}, "b": {"values": ["x", "y"]}},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerThread:
-    """uvicorn serving ``app`` on 127.0.0.1 until :meth:`stop`."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    def start(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
 
 
 def loss_of(config: dict[str, Any], step: int) -> float:

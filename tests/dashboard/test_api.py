@@ -14,8 +14,9 @@ from opensweep.client.local import LocalClient
 from opensweep.server.app import create_app
 from opensweep.server.dashboard import plotly_path, run_log_file
 from opensweep.store import open_store
+from opensweep.testing.servers import ServerThread
 
-from .conftest import XSS, Live, ServerThread, build_world, loss_of, run_one
+from .conftest import XSS, Live, build_world, loss_of, run_one
 
 # One server and world per worker for this module; the tests that change it come last.
 pytestmark = pytest.mark.xdist_group("dashboard-api")

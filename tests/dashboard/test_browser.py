@@ -14,8 +14,9 @@ import pytest
 from opensweep.client.local import LocalClient
 from opensweep.core.model import MetricRow, RunState
 from opensweep.server.app import create_app
+from opensweep.testing.servers import ServerThread
 
-from .conftest import XSS, Live, ServerThread, build_world, run_one
+from .conftest import XSS, Live, build_world, run_one
 from .small_png import small_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]

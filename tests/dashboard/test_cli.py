@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from opensweep.cli.ui_cmd import importance, ui
+from opensweep.testing.servers import free_port
 
-from .conftest import build_world, free_port
+from .conftest import build_world
 
 UI = "from opensweep.cli.ui_cmd import ui; ui()"
 

@@ -13,8 +13,9 @@ from opensweep.client.http import HttpClient
 from opensweep.core.model import MetricRow, RunState
 from opensweep.errors import ConfigError, Conflict, InvalidRequest, NotFound, TransportError
 from opensweep.server.app import create_app
+from opensweep.testing.servers import ServerThread, free_port
 
-from .conftest import Live, ServerThread, free_port, serve
+from .conftest import Live, serve
 
 GRID = {"method": "grid", "parameters": {"x": {"values": [1, 2, 3, 4]}}}
 

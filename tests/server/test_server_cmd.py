@@ -17,9 +17,8 @@ from click.testing import CliRunner
 from opensweep.cli.server_cmd import default_db_url, is_loopback, redact, server
 from opensweep.client.http import HttpClient
 from opensweep.client.local import LocalClient
+from opensweep.testing.servers import free_port
 from opensweep.wire.models import API_PREFIX
-
-from .conftest import free_port
 
 
 def test_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
