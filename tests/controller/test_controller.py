@@ -17,6 +17,7 @@ from opensweep.core.model import MetricRow, Run, RunState, SweepState
 from opensweep.errors import ConfigError, Conflict
 from opensweep.schedulers.base import StopDecision
 from opensweep.search.base import Suggestion
+from opensweep.store import open_store
 
 from .conftest import HEARTBEAT_TIMEOUT
 
@@ -135,6 +136,69 @@ def test_rerun_crashed_hands_a_crashed_grid_point_out_again(
     assert kept.state is RunState.CRASHED and REQUEUED_NOTE in (kept.notes or "")
     assert controller.rerun_crashed(sweep.id) == 0  # each crashed run is requeued once
     assert sorted(r.config["x"] for r in controller.list_runs(sweep.id)) == [0, 0, 1, 2]
+
+
+def test_a_requeue_by_another_controller_reaches_this_ones_claims(
+    sqlite_url: str, controller: Controller, clock: FakeClock
+) -> None:
+    """A grid claim keeps the configs it has seen (a ledger); a requeue made by another
+    process (here another controller on the same file) must still free the point."""
+    sweep = controller.create_sweep(grid(3, run_cap=3))
+    lost = claim(controller, sweep.id)
+    clock.advance(HEARTBEAT_TIMEOUT + 1)
+    controller.get_run(lost.id)  # reaped: crashed
+    second = claim(controller, sweep.id)
+    with Controller(
+        open_store(sqlite_url), clock=clock, heartbeat_timeout=HEARTBEAT_TIMEOUT
+    ) as other:
+        assert other.rerun_crashed(sweep.id) == 1
+    third = claim(controller, sweep.id)
+    again = claim(controller, sweep.id)  # run_cap 3 counts the requeued run no more
+    # the freed point comes first again: grid order
+    assert [second.config["x"], third.config["x"], again.config["x"]] == [1, 0, 2]
+    assert third.config == lost.config
+    assert controller.next_run(sweep.id, "agent") is None
+
+
+class SkipRecordingStore:
+    """A real store that records the ``skip`` of each claim."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.skips: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def claim_next(self, sweep_id: str, propose: Any, *, skip: int = 0) -> Run | None:
+        self.skips.append(skip)
+        result: Run | None = self._store.claim_next(sweep_id, propose, skip=skip)
+        return result
+
+
+def test_metric_blind_claims_read_only_new_runs(sqlite_url: str, clock: FakeClock) -> None:
+    store = SkipRecordingStore(open_store(sqlite_url))
+    with (
+        Controller(store, clock=clock) as controller,
+        Controller(  # type: ignore[arg-type]
+            open_store(sqlite_url), clock=clock
+        ) as other,
+    ):
+        blind = controller.create_sweep(random_sweep(run_cap=6))
+        for _ in range(2):
+            claim(controller, blind.id)
+        claim(other, blind.id)  # another process's run: read once, as a new run
+        for _ in range(3):
+            claim(controller, blind.id)
+        assert controller.next_run(blind.id, "agent") is None
+        assert store.skips == [0, 1, 2, 4, 5, 6]
+        assert len({r.id for r in controller.list_runs(blind.id)}) == 6
+
+        store.skips.clear()
+        aware = controller.create_sweep({**random_sweep(), "method": "bayes"})
+        for _ in range(3):
+            claim(controller, aware.id)
+        assert store.skips == [0, 0, 0]  # bayes needs every run's current state and metric
 
 
 # ---------------------------------------------------------------------- handing out runs

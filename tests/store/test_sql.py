@@ -150,6 +150,44 @@ def test_upgrade_function(store_url: str) -> None:
         store.close()
 
 
+def test_upgrade_from_the_first_revision_keeps_the_data(store_url: str) -> None:
+    """A database made by the first release (revision 0001) is refused until upgraded, then
+    has the new index and its old runs."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(normalize_url(store_url))
+    try:
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(schema.MIGRATIONS_DIR))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO sweeps (id, name, config, state, seed, created_at, updated_at) "
+                    "VALUES ('old', 'old', '{}', 'finished', 1, 1.0, 2.0)"
+                )
+            )
+    finally:
+        engine.dispose()
+    with pytest.raises(errors.StoreError, match="opensweep db upgrade"):
+        open_store(store_url)
+    assert upgrade(store_url) == ("0001", schema.HEAD_REVISION)
+    store = open_store(store_url)
+    try:
+        assert store.get_sweep("old").updated_at == 2.0
+    finally:
+        store.close()
+    engine = create_engine(normalize_url(store_url))
+    try:
+        with engine.connect() as conn:
+            indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("runs")}
+    finally:
+        engine.dispose()
+    assert "ix_runs_sweep_state" in indexes
+
+
 def _set_revision(url: str, revision: str) -> None:
     engine = create_engine(normalize_url(url))
     try:
@@ -176,8 +214,8 @@ def test_newer_schema_is_refused(store_url: str) -> None:
 def test_older_schema_asks_for_upgrade(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     open_store(store_url).close()
     # Pretend this code is one revision ahead of the database.
-    monkeypatch.setattr(schema, "HEAD_REVISION", "0002")
-    monkeypatch.setattr(schema, "known_revisions", lambda: {"0001", "0002"})
+    monkeypatch.setattr(schema, "HEAD_REVISION", "9000")
+    monkeypatch.setattr(schema, "known_revisions", lambda: {"0001", "0002", "9000"})
     with pytest.raises(errors.StoreError, match="opensweep db upgrade") as exc:
         open_store(store_url)
     assert not isinstance(exc.value, errors.SchemaVersionError)

@@ -94,6 +94,7 @@ class Controller:
         self.heartbeat_timeout = float(heartbeat_timeout)
         self._specs: dict[str, SweepSpec] = {}  # configs never change: parse each once
         self._trial_cache = TrialCache()
+        self._ledgers: dict[str, RunLedger] = {}
         self._reaped_at: dict[str, float] = {}
 
     def __enter__(self) -> Controller:
@@ -215,27 +216,40 @@ class Controller:
         if sweep.state is not SweepState.RUNNING:
             return None
         spec = self._spec(sweep)
-        series = self._series(sweep_id, spec, for_search=True)
         method = get_method(spec.method)
+        # A method blind to metric values needs only the configs of the runs so far: keep them
+        # in a ledger and read only the runs created since (a claim must not cost more at run
+        # 5,000 than at run 100). Any other method reads every run's current state and metric.
+        ledger = self._ledger(sweep) if _is_metric_blind(spec) else None
+        series = None if ledger is not None else self._series(sweep_id, spec, for_search=True)
         why_none: list[str] = []
+        claimed_index: list[int] = []
 
         def propose(locked: Sweep, runs: Sequence[Run]) -> Run | None:
             if locked.state is not SweepState.RUNNING:  # changed since we looked
                 why_none.append("not running")
                 return None
-            index = len(runs)
-            active = [r for r in runs if not is_requeued(r)]
-            done = _done_reason(spec, active, series)
+            if ledger is not None:
+                ledger.extend(runs, start=skip)  # the skip of this attempt (loop below)
+                index, active, trials = ledger.size, len(ledger.trials), ledger.trials
+                done = _cap_reason(spec, active)
+            else:
+                index = len(runs)
+                active_runs = [r for r in runs if not is_requeued(r)]
+                done = _cap_reason(spec, len(active_runs)) or _target_reason(
+                    spec, active_runs, series
+                )
+                trials = self._trial_cache.trials(spec, runs, series, skip_requeued=True)
             if done is not None:
                 why_none.append(done)
                 return None
-            trials = self._trial_cache.trials(spec, runs, series, skip_requeued=True)
             rng = np.random.default_rng([locked.seed & _SEED_MASK, index])
             suggestions = method(spec, trials, 1, rng)
             if not suggestions:
                 why_none.append("search space exhausted")
                 return None
             suggestion = suggestions[0]
+            claimed_index[:] = [index]
             run_seed = _run_seed(locked.seed, index)
             now = self.clock.now()
             return Run(
@@ -256,8 +270,9 @@ class Controller:
 
         run: Run | None = None
         for attempt in range(_ID_ATTEMPTS):
+            skip = ledger.size if ledger is not None else 0
             try:
-                run = self.store.claim_next(sweep_id, propose)
+                run = self.store.claim_next(sweep_id, propose, skip=skip)
                 break
             except Conflict:  # the rare run id collision: draw again
                 if attempt == _ID_ATTEMPTS - 1:
@@ -265,6 +280,8 @@ class Controller:
                 why_none.clear()
         if run is None and why_none and why_none[0] != "not running":
             self._settle_sweep(sweep, done=True)
+        if run is not None and ledger is not None:
+            ledger.extend([run], start=claimed_index[0])  # committed: no need to read it back
         return run
 
     def start_run(
@@ -448,6 +465,12 @@ class Controller:
         )
         return self.store.metric_series(sweep_id, spec.metric.name) if needed else None
 
+    def _ledger(self, sweep: Sweep) -> RunLedger:
+        ledger = self._ledgers.get(sweep.id)
+        if ledger is None or ledger.marker != sweep.updated_at:
+            ledger = self._ledgers[sweep.id] = RunLedger(sweep.updated_at)
+        return ledger
+
     def _settle_sweep(self, sweep: Sweep, *, done: bool = False) -> None:
         """Finish a running sweep that will hand out no more runs, once none is running.
 
@@ -460,18 +483,10 @@ class Controller:
         target = spec.metric.target if spec.metric is not None else None
         if not done and spec.method != "grid" and spec.run_cap is None and target is None:
             return  # nothing can run out (a method that does is noticed by next_run)
-        if self.store.list_runs(sweep.id, states=[RunState.RUNNING]):
+        if self.store.count_runs(sweep.id, states=[RunState.RUNNING]):
             return
-        if not done:
-            runs = self.store.list_runs(sweep.id)
-            series = self._series(sweep.id, spec)
-            if _done_reason(spec, [r for r in runs if not is_requeued(r)], series) is None:
-                if spec.method != "grid":
-                    return
-                trials = self._trial_cache.trials(spec, runs, series, skip_requeued=True)
-                rng = np.random.default_rng([sweep.seed & _SEED_MASK, len(runs)])
-                if get_method(spec.method)(spec, trials, 1, rng):
-                    return
+        if not done and not self._exhausted(sweep, spec):
+            return
         # paused, stopped or canceled meanwhile? the user's word stands
         with contextlib.suppress(Conflict):
             self.store.update_sweep_state(
@@ -480,6 +495,26 @@ class Controller:
                 allowed_from=[SweepState.RUNNING],
                 now=self.clock.now(),
             )
+
+    def _exhausted(self, sweep: Sweep, spec: SweepSpec) -> bool:
+        """Would ``next_run`` hand out nothing more? Cheap checks first: this runs after every
+        finished run of a sweep with a ``run_cap``."""
+        if spec.run_cap is not None:
+            crashed = self.store.list_runs(sweep.id, states=[RunState.CRASHED])
+            active = self.store.count_runs(sweep.id) - sum(map(is_requeued, crashed))
+            if _cap_reason(spec, active) is not None:
+                return True
+        series = self._series(sweep.id, spec)
+        if series is not None:  # a metric.target
+            finished = self.store.list_runs(sweep.id, states=[RunState.FINISHED])
+            if _target_reason(spec, finished, series) is not None:
+                return True
+        if spec.method != "grid":
+            return False
+        runs = self.store.list_runs(sweep.id)
+        trials = self._trial_cache.trials(spec, runs, series, skip_requeued=True)
+        rng = np.random.default_rng([sweep.seed & _SEED_MASK, len(runs)])
+        return not get_method(spec.method)(spec, trials, 1, rng)
 
     def _early_terminate(self, sweep_id: str, run_id: str, rows: Sequence[MetricRow]) -> str | None:
         """Run the sweep's scheduler now (on every flush that logged the metric)."""
@@ -564,6 +599,36 @@ def _metric_value(value: Any) -> float:
     return math.nan if number is None else number
 
 
+class RunLedger:
+    """The runs of a sweep as a metric-blind search method (grid, random) sees them: their
+    configs, in creation order, without the requeued ones.
+
+    Kept up to date by reading only the runs created since: runs are never removed and are only
+    added under the sweep's lock, so the first ``size`` runs stay the first ``size`` runs. The
+    one change to old runs that matters here, a crashed run requeued by ``rerun_crashed``,
+    moves the sweep's ``updated_at``; a ledger built at another ``updated_at`` is dropped.
+    States in the trials are as first read (a metric-blind method does not look at them).
+    """
+
+    def __init__(self, marker: float) -> None:
+        self.marker = marker
+        self.size = 0  # runs seen, requeued ones included (the next run's creation index)
+        self.trials: list[Trial] = []
+
+    def extend(self, runs: Sequence[Run], *, start: int) -> None:
+        """Add ``runs``, the sweep's runs from creation index ``start`` on. Runs this ledger
+        already holds (another thread of this process claimed meanwhile) are skipped."""
+        if start > self.size:
+            raise ValueError(f"ledger holds {self.size} runs; cannot extend from {start}")
+        for run in runs[self.size - start :]:
+            if not is_requeued(run):
+                trial = Trial(
+                    run_id=run.id, params=run.config, state=run.state, created_index=self.size
+                )
+                self.trials.append(trial)
+            self.size += 1
+
+
 class TrialCache:
     """Trials of ended runs, reused while the store hands back the same (unchanged) Run object.
 
@@ -620,12 +685,17 @@ def _best_metric(spec: SweepSpec, run: Run, values: Sequence[Any]) -> float | No
         return None
 
 
-def _done_reason(
+def _cap_reason(spec: SweepSpec, active: int) -> str | None:
+    """Why the sweep hands out no more runs because of ``run_cap``, or None."""
+    if spec.run_cap is not None and active >= spec.run_cap:
+        return f"run_cap {spec.run_cap} reached"
+    return None
+
+
+def _target_reason(
     spec: SweepSpec, runs: Sequence[Run], series: Mapping[str, Sequence[Any]] | None
 ) -> str | None:
-    """Why the sweep hands out no more runs (run_cap, metric.target), or None."""
-    if spec.run_cap is not None and len(runs) >= spec.run_cap:
-        return f"run_cap {spec.run_cap} reached"
+    """Why the sweep hands out no more runs because a finished run reached ``metric.target``."""
     metric = spec.metric
     if metric is not None and metric.target is not None and series is not None:
         for run in runs:
@@ -635,6 +705,12 @@ def _done_reason(
             if best is not None and not metric.better(metric.target, best):
                 return f"metric.target {metric.target:g} reached by run {run.id}"
     return None
+
+
+def _is_metric_blind(spec: SweepSpec) -> bool:
+    """Claims for this sweep need no metric values (and so no current run states either)."""
+    target = spec.metric.target if spec.metric is not None else None
+    return spec.method in _METRIC_BLIND_METHODS and target is None
 
 
 def _sequence_number(seq: Any) -> int:

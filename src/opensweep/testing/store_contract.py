@@ -209,6 +209,42 @@ class StoreContract:
         assert seen[-1] == ("sw1", ["r0", "r1", "r2"])
         assert [r.id for r in store.list_runs("sw1")] == ["r0", "r1", "r2", "r3"]
 
+    def test_claim_next_skip_shows_only_newer_runs(self, store: Store) -> None:
+        store.create_sweep(make_sweep())
+        store.create_sweep(make_sweep("other"))
+        for i in range(5):
+            store.claim_next("sw1", _propose_new(f"r{i}"))
+            store.claim_next("other", _propose_new(f"o{i}"))
+        store.update_run("r1", {"state": RunState.FINISHED})
+        seen: dict[int, list[tuple[str, str]]] = {}
+        for skip in (0, 3, 5, 9):
+
+            def propose(sweep: Sweep, runs: Sequence[Run], skip: int = skip) -> None:
+                seen[skip] = [(r.id, r.state.value) for r in runs]
+
+            assert store.claim_next("sw1", propose, skip=skip) is None
+        assert [rid for rid, _ in seen[0]] == ["r0", "r1", "r2", "r3", "r4"]
+        assert ("r1", "finished") in seen[0]
+        assert seen[3] == [("r3", "running"), ("r4", "running")]
+        assert seen[5] == [] and seen[9] == []
+        claimed = store.claim_next("sw1", _propose_new("r5"), skip=5)
+        assert claimed is not None and claimed.id == "r5"
+
+    def test_count_runs(self, store: Store) -> None:
+        store.create_sweep(make_sweep())
+        store.create_sweep(make_sweep("other"))
+        for i in range(4):
+            store.claim_next("sw1", _propose_new(f"r{i}"))
+        store.claim_next("other", _propose_new("x"))
+        store.update_run("r0", {"state": RunState.FINISHED})
+        store.update_run("r2", {"state": RunState.CRASHED})
+        assert store.count_runs("sw1") == 4
+        assert store.count_runs("sw1", states=[RunState.RUNNING]) == 2
+        assert store.count_runs("sw1", states=[RunState.FINISHED, RunState.CRASHED]) == 2
+        assert store.count_runs("sw1", states=[]) == 0
+        assert store.count_runs("other") == 1
+        assert store.count_runs("no-such-sweep") == 0
+
     def test_claim_next_none_and_errors_insert_nothing(self, store: Store) -> None:
         store.create_sweep(make_sweep())
         assert store.claim_next("sw1", lambda sweep, runs: None) is None
@@ -304,6 +340,15 @@ class StoreContract:
             store.update_run("r", {"notes": "other"})
         with pytest.raises(errors.NotFound):
             store.annotate_run("nope", "x", now=1.0)
+
+    def test_annotate_run_moves_its_sweeps_updated_at(self, store: Store) -> None:
+        """Callers of ``claim_next(skip=...)`` learn that old runs changed from the sweep."""
+        store.create_sweep(make_sweep(updated_at=50.0))
+        store.claim_next("sw1", _propose_new("r"))
+        store.annotate_run("r", "a note", now=60.0)
+        assert store.get_sweep("sw1").updated_at == 60.0
+        store.annotate_run("r", "same clock", now=60.0)  # the clock did not move: still later
+        assert store.get_sweep("sw1").updated_at > 60.0
 
     def test_heartbeat(self, store: Store) -> None:
         store.create_sweep(make_sweep())

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from opensweep import errors
 from opensweep.store.sql.engine import read_tx, safe_url, write_tx
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 VERSION_TABLE = "opensweep_schema_version"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x6F70656E7377  # any constant: serialises concurrent migrations on PostgreSQL

@@ -74,7 +74,13 @@ _LIST_RUNS_AFTER = RawQuery(
     .where(runs.c.updated_at > sa.bindparam("after"))
     .order_by(runs.c.pk)
 )
-_STATE_INDEX = codec.RUN_READ_COLUMNS.index("state")
+_RUNS_AFTER = RawQuery(
+    sa.select(*_RUN_COLUMNS)
+    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
+    .order_by(runs.c.pk)
+    .limit(sa.bindparam("limit"))
+    .offset(sa.bindparam("skip"))
+)
 _HISTORY_COLUMNS = ("run_pk", "key", "step", "num", "value", "time")
 _SQLITE_HISTORY_UPSERT = (
     "INSERT INTO history (run_pk, key, step, num, value, time) VALUES (?, ?, ?, ?, ?, ?) "
@@ -178,10 +184,16 @@ class SQLStore:
 
     # ------------------------------------------------------------------ runs
     @_guard
-    def claim_next(self, sweep_id: str, propose: Propose) -> Run | None:
+    def claim_next(self, sweep_id: str, propose: Propose, *, skip: int = 0) -> Run | None:
         with write_tx(self._engine) as conn:
             sweep = self._sweep(conn, sweep_id, lock=True)
-            run = propose(sweep, self._runs_of_sweep(conn, sweep_id))
+            if skip > 0:
+                known = [
+                    codec.run_from_row(r) for r in _RUNS_AFTER.rows(conn, **_after(sweep_id, skip))
+                ]
+            else:
+                known = self._runs_of_sweep(conn, sweep_id)
+            run = propose(sweep, known)
             if run is None:
                 return None
             if run.sweep_id is None:
@@ -214,15 +226,34 @@ class SQLStore:
         states: Iterable[RunState] | None = None,
         updated_after: float | None = None,
     ) -> list[Run]:
-        with read_tx(self._engine) as conn:
-            if updated_after is None:
-                rows = _LIST_RUNS.rows(conn, sweep_id=sweep_id)
-            else:
-                rows = _LIST_RUNS_AFTER.rows(conn, sweep_id=sweep_id, after=float(updated_after))
-        if states is not None:  # filter before decoding: decoding is the expensive part
-            wanted = {RunState(s).value for s in states}
-            rows = [row for row in rows if row[_STATE_INDEX] in wanted]
+        rows: Sequence[Any]
+        if states is not None:
+            wanted = _state_values(states)
+            if not wanted:
+                return []
+            query = sa.select(*_RUN_COLUMNS).where(runs.c.sweep_id == sweep_id)
+            query = query.where(runs.c.state.in_(wanted))
+            if updated_after is not None:
+                query = query.where(runs.c.updated_at > float(updated_after))
+            with read_tx(self._engine) as conn:
+                rows = conn.execute(query.order_by(runs.c.pk)).all()
+        else:
+            with read_tx(self._engine) as conn:
+                if updated_after is None:
+                    rows = _LIST_RUNS.rows(conn, sweep_id=sweep_id)
+                else:
+                    rows = _LIST_RUNS_AFTER.rows(
+                        conn, sweep_id=sweep_id, after=float(updated_after)
+                    )
         return [codec.run_from_row(row) for row in rows]
+
+    @_guard
+    def count_runs(self, sweep_id: str, *, states: Iterable[RunState] | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(runs).where(runs.c.sweep_id == sweep_id)
+        if states is not None:
+            query = query.where(runs.c.state.in_(_state_values(states)))
+        with read_tx(self._engine) as conn:
+            return int(conn.execute(query).scalar_one())
 
     @_guard
     def update_run(self, run_id: str, changes: Mapping[str, Any]) -> Run:
@@ -252,12 +283,23 @@ class SQLStore:
     @_guard
     def annotate_run(self, run_id: str, notes: str, *, now: float) -> Run:
         with write_tx(self._engine) as conn:
-            self._run_row(conn, run_id, lock=True, columns=(runs.c.pk,))
+            row = self._run_row(conn, run_id, lock=True, columns=(runs.c.pk, runs.c.sweep_id))
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
                 .values(notes=str(notes), updated_at=float(now), **_BUMP_VERSION)
             )
+            if row.sweep_id is not None:
+                # A note can change what a claim sees of old runs (a requeued grid point is
+                # free again): readers that keep a sweep's runs notice it by the sweep's
+                # updated_at (see claim_next's ``skip``), so it moves, even if the clock did not.
+                later = sa.case(
+                    (sweeps.c.updated_at < float(now), float(now)),
+                    else_=sweeps.c.updated_at + 1e-6,
+                )
+                conn.execute(
+                    sweeps.update().where(sweeps.c.id == row.sweep_id).values(updated_at=later)
+                )
             return codec.run_from_row(self._run_row(conn, run_id))
 
     @_guard
@@ -454,6 +496,15 @@ def _history_params(rows: Sequence[MetricRow]) -> list[tuple[Any, ...]]:
             num, text = encode(value)
             params[(str(key), step)] = (str(key), step, num, text, time)
     return list(params.values())
+
+
+def _after(sweep_id: str, skip: int) -> dict[str, Any]:
+    # LIMIT is required before OFFSET in SQLite; 2**62 stands for "no limit" on both back ends.
+    return {"sweep_id": sweep_id, "skip": int(skip), "limit": 1 << 62}
+
+
+def _state_values(states: Iterable[RunState]) -> list[str]:
+    return sorted({RunState(s).value for s in states})
 
 
 def _state_change_message(current: SweepState, target: SweepState) -> str:

@@ -62,6 +62,7 @@ runs = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False),
     sa.Index("ix_runs_sweep_pk", "sweep_id", "pk"),
     sa.Index("ix_runs_sweep_updated", "sweep_id", "updated_at"),
+    sa.Index("ix_runs_sweep_state", "sweep_id", "state"),
 )
 
 history = sa.Table(
