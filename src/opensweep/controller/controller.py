@@ -211,26 +211,33 @@ class Controller:
 
     # ------------------------------------------------------------------ runs
     def next_run(self, sweep_id: str, agent_id: str) -> Run | None:
-        sweep = self.store.get_sweep(sweep_id)
         self._reap_sweep(sweep_id)
-        if sweep.state is not SweepState.RUNNING:
-            return None
-        spec = self._spec(sweep)
+        spec = self._specs.get(sweep_id)
+        if spec is None or not _is_metric_blind(spec):
+            # Read the sweep first: its config, and the metric values (outside the sweep lock).
+            sweep = self.store.get_sweep(sweep_id)
+            if sweep.state is not SweepState.RUNNING:
+                return None
+            spec = self._spec(sweep)
         method = get_method(spec.method)
         # A method blind to metric values needs only the configs of the runs so far: keep them
-        # in a ledger and read only the runs created since (a claim must not cost more at run
-        # 5,000 than at run 100). Any other method reads every run's current state and metric.
-        ledger = self._ledger(sweep) if _is_metric_blind(spec) else None
-        series = None if ledger is not None else self._series(sweep_id, spec, for_search=True)
+        # in a ledger and read only the runs created since, in the claim's one transaction (a
+        # claim must not cost more at run 5,000 than at run 100). Any other method reads every
+        # run's current state and metric.
+        blind = _is_metric_blind(spec)
+        series = None if blind else self._series(sweep_id, spec, for_search=True)
         why_none: list[str] = []
+        seen: list[Sweep] = []
         claimed_index: list[int] = []
 
         def propose(locked: Sweep, runs: Sequence[Run]) -> Run | None:
+            seen[:] = [locked]
             if locked.state is not SweepState.RUNNING:  # changed since we looked
                 why_none.append("not running")
                 return None
             if ledger is not None:
-                ledger.extend(runs, start=skip)  # the skip of this attempt (loop below)
+                if not ledger.extend(runs, start=skip, marker=locked.updated_at):
+                    raise _StaleLedger  # rolls the claim back; retried with a new ledger
                 index, active, trials = ledger.size, len(ledger.trials), ledger.trials
                 done = _cap_reason(spec, active)
             else:
@@ -269,19 +276,24 @@ class Controller:
             )
 
         run: Run | None = None
-        for attempt in range(_ID_ATTEMPTS):
+        attempt = 0
+        while True:
+            ledger = self._ledgers.setdefault(sweep_id, RunLedger()) if blind else None
             skip = ledger.size if ledger is not None else 0
             try:
                 run = self.store.claim_next(sweep_id, propose, skip=skip)
                 break
+            except _StaleLedger:  # old runs changed (a requeue): read them all once
+                self._ledgers[sweep_id] = RunLedger()
             except Conflict:  # the rare run id collision: draw again
-                if attempt == _ID_ATTEMPTS - 1:
+                attempt += 1
+                if attempt == _ID_ATTEMPTS:
                     raise
-                why_none.clear()
+            why_none.clear()
         if run is None and why_none and why_none[0] != "not running":
-            self._settle_sweep(sweep, done=True)
+            self._settle_sweep(seen[0], done=True)
         if run is not None and ledger is not None:
-            ledger.extend([run], start=claimed_index[0])  # committed: no need to read it back
+            ledger.extend([run], start=claimed_index[0], marker=ledger.marker)  # committed
         return run
 
     def start_run(
@@ -330,21 +342,21 @@ class Controller:
     ) -> Run:
         if state is not None:
             state = _terminal_state(state)
-        run = self.store.get_run(run_id)
-        sweep = self.store.get_sweep(run.sweep_id) if run.sweep_id else None
-        final = _final_state(run, sweep, state, exit_code)
-        if run.state.is_terminal:
-            return _same_end_or_conflict(run, final)
         now = self.clock.now()
-        changes: dict[str, Any] = {"state": final, "finished_at": now, "updated_at": now}
-        if exit_code is not None:
-            changes["exit_code"] = int(exit_code)
-        if error is not None:
-            changes["error"] = str(error)
-        try:
-            run = self.store.update_run(run_id, changes)
-        except Conflict:  # ended meanwhile (reaped, or a concurrent finish)
-            return _same_end_or_conflict(self.store.get_run(run_id), final)
+
+        def change(run: Run, sweep: Sweep | None) -> dict[str, Any] | None:
+            final = _final_state(run, sweep, state, exit_code)
+            if run.state.is_terminal:
+                _same_end_or_conflict(run, final)  # a retried finish: nothing to do
+                return None
+            changes: dict[str, Any] = {"state": final, "finished_at": now, "updated_at": now}
+            if exit_code is not None:
+                changes["exit_code"] = int(exit_code)
+            if error is not None:
+                changes["error"] = str(error)
+            return changes
+
+        run, sweep = self.store.change_run(run_id, change)
         if sweep is not None:
             self._settle_sweep(sweep)
         return run
@@ -358,9 +370,10 @@ class Controller:
     ) -> LogResult:
         seq = _sequence_number(seq)
         now = self.clock.now()
-        # Raises Conflict for a new batch on an ended run; a retried batch returns False.
-        applied = self.store.append_history(run_id, seq, rows, summary or {}, now=now)
-        run = self.store.get_run(run_id)
+        # Raises Conflict for a new batch on an ended run; a retried batch returns None.
+        after = self.store.append_history(run_id, seq, rows, summary or {}, now=now)
+        applied = after is not None
+        run = after if after is not None else self.store.get_run(run_id)
         stop_reason = run.stop_reason
         if (
             applied
@@ -465,12 +478,6 @@ class Controller:
         )
         return self.store.metric_series(sweep_id, spec.metric.name) if needed else None
 
-    def _ledger(self, sweep: Sweep) -> RunLedger:
-        ledger = self._ledgers.get(sweep.id)
-        if ledger is None or ledger.marker != sweep.updated_at:
-            ledger = self._ledgers[sweep.id] = RunLedger(sweep.updated_at)
-        return ledger
-
     def _settle_sweep(self, sweep: Sweep, *, done: bool = False) -> None:
         """Finish a running sweep that will hand out no more runs, once none is running.
 
@@ -499,7 +506,8 @@ class Controller:
     def _exhausted(self, sweep: Sweep, spec: SweepSpec) -> bool:
         """Would ``next_run`` hand out nothing more? Cheap checks first: this runs after every
         finished run of a sweep with a ``run_cap``."""
-        if spec.run_cap is not None:
+        if spec.run_cap is not None and self.store.count_runs(sweep.id) >= spec.run_cap:
+            # requeued runs do not count: only now is it worth reading the crashed ones
             crashed = self.store.list_runs(sweep.id, states=[RunState.CRASHED])
             active = self.store.count_runs(sweep.id) - sum(map(is_requeued, crashed))
             if _cap_reason(spec, active) is not None:
@@ -599,6 +607,10 @@ def _metric_value(value: Any) -> float:
     return math.nan if number is None else number
 
 
+class _StaleLedger(Exception):
+    """Raised inside a claim whose ledger no longer matches the sweep (see RunLedger)."""
+
+
 class RunLedger:
     """The runs of a sweep as a metric-blind search method (grid, random) sees them: their
     configs, in creation order, without the requeued ones.
@@ -606,20 +618,24 @@ class RunLedger:
     Kept up to date by reading only the runs created since: runs are never removed and are only
     added under the sweep's lock, so the first ``size`` runs stay the first ``size`` runs. The
     one change to old runs that matters here, a crashed run requeued by ``rerun_crashed``,
-    moves the sweep's ``updated_at``; a ledger built at another ``updated_at`` is dropped.
+    moves the sweep's ``updated_at`` (the ledger's ``marker``): then the ledger is rebuilt.
     States in the trials are as first read (a metric-blind method does not look at them).
     """
 
-    def __init__(self, marker: float) -> None:
-        self.marker = marker
+    def __init__(self) -> None:
+        self.marker: float | None = None  # the sweep's updated_at the runs were read at
         self.size = 0  # runs seen, requeued ones included (the next run's creation index)
         self.trials: list[Trial] = []
 
-    def extend(self, runs: Sequence[Run], *, start: int) -> None:
-        """Add ``runs``, the sweep's runs from creation index ``start`` on. Runs this ledger
-        already holds (another thread of this process claimed meanwhile) are skipped."""
+    def extend(self, runs: Sequence[Run], *, start: int, marker: float | None) -> bool:
+        """Add ``runs``, the sweep's runs from creation index ``start`` on, read when the
+        sweep's ``updated_at`` was ``marker``; False (and nothing added) if that is not this
+        ledger's marker. Runs it already holds (another thread claimed meanwhile) are skipped."""
+        if self.marker is not None and marker != self.marker:
+            return False
         if start > self.size:
             raise ValueError(f"ledger holds {self.size} runs; cannot extend from {start}")
+        self.marker = marker
         for run in runs[self.size - start :]:
             if not is_requeued(run):
                 trial = Trial(
@@ -627,6 +643,7 @@ class RunLedger:
                 )
                 self.trials.append(trial)
             self.size += 1
+        return True
 
 
 class TrialCache:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
 
 Propose = Callable[[Sweep, Sequence[Run]], Run | None]
+ChangeRun = Callable[[Run, Sweep | None], Mapping[str, Any] | None]
 
 
 class Store(Protocol):
@@ -54,6 +55,15 @@ class Store(Protocol):
         """Change fields of a running run. Conflict if the run is already terminal."""
         ...
 
+    def change_run(self, run_id: str, change: ChangeRun) -> tuple[Run, Sweep | None]:
+        """Atomically: lock the run, read its sweep, ``change(run, sweep)``, apply the changes.
+
+        Returns the run after the change and the sweep as read. ``change`` returning None (or
+        nothing to change) changes nothing; it may raise to refuse. Changes to a terminal run
+        are a Conflict, as in :meth:`update_run`.
+        """
+        ...
+
     def annotate_run(self, run_id: str, notes: str, *, now: float) -> Run:
         """Replace a run's ``notes`` and set ``updated_at``, even on a terminal run (a note is
         not a state change: e.g. marking a crashed run as requeued). The run's sweep gets a
@@ -72,8 +82,9 @@ class Store(Protocol):
         summary: Mapping[str, Any],
         *,
         now: float | None = None,
-    ) -> bool:
-        """Apply one log batch once: False (and no change) when ``seq <= run.last_seq``.
+    ) -> Run | None:
+        """Apply one log batch once; returns the run after it, or None (and no change) when
+        ``seq <= run.last_seq`` (a retried batch).
 
         The summary update is merged into the run's summary in the same transaction; ``now``,
         when given, becomes the run's ``updated_at`` (so ``list_runs(updated_after=)`` sees it).

@@ -317,6 +317,39 @@ class StoreContract:
         with pytest.raises(errors.NotFound):
             store.update_run("nope", {"notes": "x"})
 
+    def test_change_run_sees_run_and_sweep_and_applies_atomically(self, store: Store) -> None:
+        store.create_sweep(make_sweep())
+        store.claim_next("sw1", _propose_new("r", stop_reason="hyperband"))
+        seen: list[tuple[str, str | None]] = []
+
+        def finish(run: Run, sweep: Sweep | None) -> dict[str, Any] | None:
+            seen.append((run.id, sweep.id if sweep else None))
+            if run.state.is_terminal:
+                return None
+            state = RunState.STOPPED if run.stop_reason else RunState.FINISHED
+            return {"state": state, "finished_at": 5.0}
+
+        run, sweep = store.change_run("r", finish)
+        assert run.state is RunState.STOPPED and run.finished_at == 5.0
+        assert sweep is not None and sweep.id == "sw1" and seen == [("r", "sw1")]
+        assert_same_record(store.get_run("r"), run)
+        again, _ = store.change_run("r", finish)  # None: nothing changes, no Conflict
+        assert_same_record(again, run)
+        with pytest.raises(errors.Conflict):
+            store.change_run("r", lambda run, sweep: {"notes": "late"})
+
+        plain = make_run("plain", sweep_id=None)
+        store.create_run(plain)
+
+        def refuse(run: Run, sweep: Sweep | None) -> dict[str, Any]:
+            raise errors.Conflict("no")
+
+        with pytest.raises(errors.Conflict, match="no"):
+            store.change_run("plain", refuse)
+        assert store.change_run("plain", lambda run, sweep: None) == (store.get_run("plain"), None)
+        with pytest.raises(errors.NotFound):
+            store.change_run("nope", lambda run, sweep: None)
+
     def test_update_run_rejects_unknown_fields(self, store: Store) -> None:
         store.create_sweep(make_sweep())
         store.claim_next("sw1", _propose_new("r"))
@@ -389,7 +422,7 @@ class StoreContract:
             MetricRow(step=0, values=values, time=1700000003.75),
             MetricRow(step=1, values={"loss": 0.25}, time=None),
         ]
-        assert store.append_history("r", 0, rows, {})
+        assert store.append_history("r", 0, rows, {}) is not None
         got = store.history("r")
         assert [r.step for r in got] == [0, 1]
         assert same(dict(got[0].values), values)
@@ -433,15 +466,17 @@ class StoreContract:
     def test_append_history_idempotent_by_seq(self, store: Store) -> None:
         self._run(store)
         batch = [MetricRow(step=0, values={"loss": 1.0})]
-        assert store.append_history("r", 5, batch, {"loss": 1.0}) is True
-        assert store.append_history("r", 5, batch, {"loss": 1.0}) is False
+        after = store.append_history("r", 5, batch, {"loss": 1.0})
+        assert after is not None and after.last_seq == 5 and after.summary == {"loss": 1.0}
+        assert_same_record(after, store.get_run("r"))
+        assert store.append_history("r", 5, batch, {"loss": 1.0}) is None
         later = [MetricRow(step=9, values={"loss": 0.0})]
-        assert store.append_history("r", 4, later, {"loss": 0.0}) is False
-        assert store.append_history("r", -1, later, {"loss": 0.0}) is False
+        assert store.append_history("r", 4, later, {"loss": 0.0}) is None
+        assert store.append_history("r", -1, later, {"loss": 0.0}) is None
         run = store.get_run("r")
         assert run.last_seq == 5 and dict(run.summary) == {"loss": 1.0}
         assert [r.step for r in store.history("r")] == [0]
-        assert store.append_history("r", 6, later, {"loss": 0.0}) is True
+        assert store.append_history("r", 6, later, {"loss": 0.0}) is not None
         assert [r.step for r in store.history("r")] == [0, 9]
 
     def test_append_history_to_terminal_run(self, store: Store) -> None:
@@ -449,7 +484,7 @@ class StoreContract:
         store.append_history("r", 0, [MetricRow(step=0, values={"x": 1})], {"x": 1})
         store.update_run("r", {"state": RunState.FINISHED, "exit_code": 0})
         # a late retry of a batch already applied is not an error ...
-        assert store.append_history("r", 0, [MetricRow(step=0, values={"x": 1})], {}) is False
+        assert store.append_history("r", 0, [MetricRow(step=0, values={"x": 1})], {}) is None
         # ... but new metrics for a finished run are refused, and nothing changes
         with pytest.raises(errors.Conflict):
             store.append_history("r", 1, [MetricRow(step=1, values={"x": 2})], {"x": 2})

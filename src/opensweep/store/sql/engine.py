@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from opensweep import errors
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own busy wait only
+    fcntl = None  # type: ignore[assignment]
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 DB_ERRORS = (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error)
@@ -74,14 +81,25 @@ def safe_url(url: str | URL) -> str:
 # A forked child (e.g. an agent running the training function in a fork) must not use the
 # parent's pooled connections: drop them from every engine's pool, without closing them.
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 def _forget_connections_after_fork() -> None:
     for engine in list(_ENGINES):
         engine.dispose(close=False)
+    for lock in list(_WRITER_LOCKS.values()):
+        lock.forget_after_fork()
 
 
 os.register_at_fork(after_in_child=_forget_connections_after_fork)
+
+
+def dispose(engine: Engine) -> None:
+    """Close an engine's connections and its SQLite writer lock's file."""
+    engine.dispose()
+    lock = _WRITER_LOCKS.pop(engine, None)
+    if lock is not None:
+        lock.close()
 
 
 def create_engine(url: str) -> Engine:
@@ -145,18 +163,93 @@ def _sqlite_engine(url: URL) -> Engine:
         mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
+    if not in_memory and fcntl is not None:
+        path = str(Path(database).expanduser().resolve())
+        _WRITER_LOCKS[engine] = WriterLock(path, SQLITE_BUSY_TIMEOUT_MS / 1000)
     return engine
 
 
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
-    """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; plain on PostgreSQL (callers lock
-    the rows they change with ``FOR UPDATE``)."""
-    with engine.connect() as conn:
+    """A write transaction: ``BEGIN IMMEDIATE`` on SQLite (under the file's
+    :class:`WriterLock`); plain on PostgreSQL (callers lock the rows they change with
+    ``FOR UPDATE``)."""
+    writer_lock = _WRITER_LOCKS.get(engine)
+    with (
+        writer_lock.hold() if writer_lock is not None else nullcontext(),
+        engine.connect() as conn,
+    ):
         if engine.dialect.name == "sqlite":
             conn.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
         with conn.begin():
             yield conn
+
+
+class WriterLock:
+    """Takes turns between the writers of one SQLite file on this machine, before they ask
+    SQLite for its write lock.
+
+    SQLite makes a writer that finds the file locked sleep and retry (1, 2, 5, 10, ... 100 ms):
+    with four agents each writing a few hundred times a second, most of their time went into
+    those sleeps. Waiting here instead, on an OS lock (``flock`` on ``<db>-writer.lock``)
+    polled every 0.2 ms, a writer starts within a fraction of a millisecond of the previous
+    one's commit. Processes that do not take this lock (an older opensweep, the sqlite3 shell)
+    are still kept out by SQLite's own lock. Not available on Windows (no ``fcntl``).
+    """
+
+    POLL_SECONDS = 0.0002
+
+    def __init__(self, database: str, timeout: float) -> None:
+        self.path = f"{database}-writer.lock"
+        self.timeout = timeout
+        self._fd: int | None = None
+        self._threads = threading.Lock()  # flock does not keep out threads sharing the fd
+
+    def close(self) -> None:
+        with self._threads:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def forget_after_fork(self) -> None:
+        # A child shares the parent's open file (and so its flock): it opens its own.
+        self._fd = None
+        self._threads = threading.Lock()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._threads:
+            fd = self._open()
+            if fd is None:  # cannot create the lock file (read-only directory): SQLite waits
+                yield
+                return
+            self._acquire(fd)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _open(self) -> int | None:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError:
+                return None
+        return self._fd
+
+    def _acquire(self, fd: int) -> None:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise errors.StoreError(
+                        f"timed out after {self.timeout:g} s waiting for another writer of "
+                        f"{self.path.removesuffix('-writer.lock')}"
+                    ) from None
+                time.sleep(self.POLL_SECONDS)
 
 
 @contextmanager

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from opensweep import errors
-from opensweep.core import encoding
 from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
-from opensweep.store.base import Propose
+from opensweep.store.base import ChangeRun, Propose
 from opensweep.store.sql import codec, schema
 from opensweep.store.sql.engine import (
     create_engine,
+    dispose,
     normalize_url,
     read_tx,
     translate_db_errors,
@@ -37,6 +37,7 @@ T = TypeVar("T")
 _IN_CHUNK = 500  # ids per IN (...) list; far below SQLite's and PostgreSQL's parameter limits
 _RUN_CACHE_LIMIT = 200_000  # decoded runs kept per store for claim_next (cleared when full)
 _RUN_COLUMNS = tuple(runs.c[name] for name in codec.RUN_READ_COLUMNS)
+_RUN_COLUMNS_AND_PK = (*codec.RUN_READ_COLUMNS, "pk")  # decodes as a run; pk last
 _BUMP_VERSION = {"version": runs.c.version + 1}
 
 # PostgreSQL: one statement with one array per column (a single round trip, a constant statement
@@ -86,7 +87,7 @@ _RUNS_AFTER = RawQuery(
 _SWEEP_BY_ID = sa.select(sweeps).where(sweeps.c.id == sa.bindparam("sweep_id"))
 _SWEEP_BY_ID_LOCKED = _SWEEP_BY_ID.with_for_update()
 _SWEEP_EXISTS = sa.select(sweeps.c.id).where(sweeps.c.id == sa.bindparam("sweep_id"))
-_RUN_EXISTS = sa.select(runs.c.pk).where(runs.c.id == sa.bindparam("run_id"))
+_INSERT_RUN = runs.insert()
 _COUNT_RUNS = (
     sa.select(sa.func.count()).select_from(runs).where(runs.c.sweep_id == sa.bindparam("sweep_id"))
 )
@@ -166,7 +167,7 @@ class SQLStore:
             with translate_db_errors(self.url):
                 schema.ensure_schema(self._engine, self.url)
         except BaseException:
-            self._engine.dispose()
+            dispose(self._engine)
             raise
 
     def __repr__(self) -> str:
@@ -305,28 +306,21 @@ class SQLStore:
 
     @_guard
     def update_run(self, run_id: str, changes: Mapping[str, Any]) -> Run:
-        unknown = sorted(set(changes) - codec.RUN_FIELDS)
-        if unknown or "id" in changes:
-            raise errors.InvalidRequest(
-                f"cannot change run field(s) {', '.join(unknown or ['id'])}",
-                details={"fields": unknown or ["id"]},
-            )
+        _check_run_changes(changes)
         with write_tx(self._engine) as conn:
             current = codec.run_from_row(self._run_row(conn, run_id, lock=True))
-            if current.state.is_terminal:
-                raise errors.Conflict(
-                    f"run {run_id!r} is already {current.state.value}; "
-                    "a finished run cannot change",
-                    details={"run_id": run_id, "state": current.state.value},
-                )
+            return self._apply_run_changes(conn, current, changes)
+
+    @_guard
+    def change_run(self, run_id: str, change: ChangeRun) -> tuple[Run, Sweep | None]:
+        with write_tx(self._engine) as conn:
+            current = codec.run_from_row(self._run_row(conn, run_id, lock=True))
+            sweep = None if current.sweep_id is None else self._sweep(conn, current.sweep_id)
+            changes = change(current, sweep)
             if not changes:
-                return current
-            try:
-                values = {name: codec.run_column(name, changes[name]) for name in changes}
-            except (TypeError, ValueError) as exc:
-                raise errors.InvalidRequest(f"invalid run change: {exc}") from None
-            conn.execute(_update_run("id", tuple(values)), _run_update_params(run_id, values))
-            return codec.run_from_row(self._run_row(conn, run_id))
+                return current, sweep
+            _check_run_changes(changes)
+            return self._apply_run_changes(conn, current, changes), sweep
 
     @_guard
     def annotate_run(self, run_id: str, notes: str, *, now: float) -> Run:
@@ -366,36 +360,33 @@ class SQLStore:
         summary: Mapping[str, Any],
         *,
         now: float | None = None,
-    ) -> bool:
+    ) -> Run | None:
         """See :meth:`Store.append_history`; ``now`` (optional) also moves ``updated_at`` so a
         ``list_runs(updated_after=...)`` poller sees the new summary."""
         values = _history_params(rows)
         with write_tx(self._engine) as conn:
-            row = self._run_row(
-                conn,
-                run_id,
-                lock=True,
-                columns=("pk", "state", "last_seq", "summary"),
-            )
-            if int(seq) <= int(row.last_seq):
-                return False  # already applied: a retry of a batch that got through
-            state = RunState(row.state)
-            if state.is_terminal:
+            row = self._run_row(conn, run_id, lock=True, columns=_RUN_COLUMNS_AND_PK)
+            current = codec.run_from_row(row)
+            if int(seq) <= current.last_seq:
+                return None  # already applied: a retry of a batch that got through
+            if current.state.is_terminal:
                 raise errors.Conflict(
-                    f"run {run_id!r} is already {state.value}; it accepts no more metrics",
-                    details={"run_id": run_id, "state": state.value},
+                    f"run {run_id!r} is already {current.state.value}; it accepts no more metrics",
+                    details={"run_id": run_id, "state": current.state.value},
                 )
+            pk = row[-1]
             if values:
-                self._insert_history(conn, row.pk, values)
-            changes: dict[str, Any] = {"last_seq": int(seq)}
+                self._insert_history(conn, pk, values)
+            after: dict[str, Any] = {"last_seq": int(seq)}
             if summary:
-                changes["summary"] = encoding.dumps(
-                    codec.merged_summary(codec.loads(row.summary), summary)
-                )
+                after["summary"] = codec.merged_summary(current.summary, summary)
             if now is not None:
-                changes["updated_at"] = float(now)
-            conn.execute(_update_run("pk", tuple(changes)), _run_update_params(row.pk, changes))
-            return True
+                after["updated_at"] = float(now)
+            changes = {name: codec.run_column(name, value) for name, value in after.items()}
+            conn.execute(_update_run("pk", tuple(changes)), _run_update_params(pk, changes))
+            if summary:  # as a reader will see it (decoded from the stored JSON)
+                after["summary"] = codec.loads(changes["summary"])
+            return dataclasses.replace(current, **after)
 
     @_guard
     def history(
@@ -452,7 +443,7 @@ class SQLStore:
         return series
 
     def close(self) -> None:
-        self._engine.dispose()
+        dispose(self._engine)
 
     # ------------------------------------------------------------------ helpers
     def _sweep(self, conn: Connection, sweep_id: str, *, lock: bool = False) -> Sweep:
@@ -475,11 +466,31 @@ class SQLStore:
             raise errors.NotFound(f"run {run_id!r} not found", details={"run_id": run_id})
         return row
 
+    def _apply_run_changes(self, conn: Connection, current: Run, changes: Mapping[str, Any]) -> Run:
+        if current.state.is_terminal:
+            raise errors.Conflict(
+                f"run {current.id!r} is already {current.state.value}; "
+                "a finished run cannot change",
+                details={"run_id": current.id, "state": current.state.value},
+            )
+        if not changes:
+            return current
+        try:
+            values = {name: codec.run_column(name, changes[name]) for name in changes}
+        except (TypeError, ValueError) as exc:
+            raise errors.InvalidRequest(f"invalid run change: {exc}") from None
+        conn.execute(_update_run("id", tuple(values)), _run_update_params(current.id, values))
+        return codec.run_from_row(self._run_row(conn, current.id))
+
     def _insert_run(self, conn: Connection, run: Run) -> None:
-        exists = conn.execute(_RUN_EXISTS, {"run_id": run.id}).first()
-        if exists is not None:
-            raise errors.Conflict(f"run {run.id!r} already exists", details={"run_id": run.id})
-        conn.execute(runs.insert(), codec.run_to_row(run))
+        # No look-up first (a round trip on every claim): the unique id refuses a duplicate.
+        # The failed statement ends the transaction on PostgreSQL; Conflict rolls it back.
+        try:
+            conn.execute(_INSERT_RUN, codec.run_to_row(run))
+        except sa.exc.IntegrityError:
+            raise errors.Conflict(
+                f"run {run.id!r} already exists", details={"run_id": run.id}
+            ) from None
 
     def _runs_of_sweep(self, conn: Connection, sweep_id: str) -> list[Run]:
         """Every run of a sweep in creation order, decoding only rows changed since this store
@@ -529,6 +540,15 @@ def _history_params(rows: Sequence[MetricRow]) -> list[tuple[Any, ...]]:
             num, text = encode(value)
             params[(str(key), step)] = (str(key), step, num, text, time)
     return list(params.values())
+
+
+def _check_run_changes(changes: Mapping[str, Any]) -> None:
+    unknown = sorted(set(changes) - codec.RUN_FIELDS)
+    if unknown or "id" in changes:
+        raise errors.InvalidRequest(
+            f"cannot change run field(s) {', '.join(unknown or ['id'])}",
+            details={"fields": unknown or ["id"]},
+        )
 
 
 def _after(sweep_id: str, skip: int) -> dict[str, Any]:
