@@ -111,14 +111,14 @@ def run_from_row(row: Sequence[Any]) -> Run:
         name=name,
         config=loads(config),
         state=RunState(state),
-        created_at=created_at,
+        created_at=float(created_at),
         sweep_id=sweep_id,
-        updated_at=updated_at,
+        updated_at=_time(updated_at),
         project=project,
         entity=entity,
         agent_id=agent_id,
-        heartbeat_at=heartbeat_at,
-        finished_at=finished_at,
+        heartbeat_at=_time(heartbeat_at),
+        finished_at=_time(finished_at),
         exit_code=exit_code,
         stop_reason=stop_reason,
         error=error,
@@ -127,6 +127,11 @@ def run_from_row(row: Sequence[Any]) -> Run:
         last_seq=int(last_seq),
         seed=int(seed),
     )
+
+
+def _time(value: float | None) -> float | None:
+    # SQLite's RETURNING hands back a whole REAL as an integer (5.0 -> 5): times are floats.
+    return None if value is None else float(value)
 
 
 def loads(text: str) -> Any:

@@ -254,9 +254,15 @@ class WriterLock:
 
 @contextmanager
 def read_tx(engine: Engine) -> Iterator[Connection]:
-    """A read transaction: one consistent snapshot on both back ends."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    """A read: one snapshot on SQLite (a deferred transaction); on PostgreSQL each statement
+    runs on its own (autocommit), which sees what a READ COMMITTED transaction's statements
+    would see, without the two round trips of BEGIN and COMMIT."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            with conn.begin():
+                yield conn
 
 
 def describe_db_error(exc: BaseException, url: str) -> str:

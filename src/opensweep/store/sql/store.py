@@ -116,10 +116,13 @@ def _select_run(columns: tuple[str, ...], lock: bool) -> sa.Select[Any]:
 
 
 @functools.cache
-def _update_run(key: str, names: tuple[str, ...]) -> sa.Update:
-    """``UPDATE runs SET <names> = :v_<name>, version = version + 1 WHERE <key> = :key``."""
+def _update_run(key: str, names: tuple[str, ...], returning: bool = False) -> sa.Update:
+    """``UPDATE runs SET <names> = :v_<name>, version = version + 1 WHERE <key> = :key``
+    (``RETURNING`` the run's columns when asked)."""
     values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in names}
-    return runs.update().where(runs.c[key] == sa.bindparam("key")).values(**values, **_BUMP_VERSION)
+    update = runs.update().where(runs.c[key] == sa.bindparam("key"))
+    update = update.values(**values, **_BUMP_VERSION)
+    return update.returning(*_RUN_COLUMNS) if returning else update
 
 
 def _run_update_params(key: Any, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -479,8 +482,13 @@ class SQLStore:
             values = {name: codec.run_column(name, changes[name]) for name in changes}
         except (TypeError, ValueError) as exc:
             raise errors.InvalidRequest(f"invalid run change: {exc}") from None
-        conn.execute(_update_run("id", tuple(values)), _run_update_params(current.id, values))
-        return codec.run_from_row(self._run_row(conn, current.id))
+        params = _run_update_params(current.id, values)
+        if conn.dialect.update_returning:  # SQLite >= 3.35, PostgreSQL: one round trip
+            row = conn.execute(_update_run("id", tuple(values), returning=True), params).one()
+        else:
+            conn.execute(_update_run("id", tuple(values)), params)
+            row = self._run_row(conn, current.id)
+        return codec.run_from_row(row)
 
     def _insert_run(self, conn: Connection, run: Run) -> None:
         # No look-up first (a round trip on every claim): the unique id refuses a duplicate.
