@@ -230,6 +230,33 @@ class StoreContract:
         claimed = store.claim_next("sw1", _propose_new("r5"), skip=5)
         assert claimed is not None and claimed.id == "r5"
 
+    def test_skip_and_count_see_runs_added_by_another_store(
+        self, store: Store, store_url: str
+    ) -> None:
+        """What a store remembers of a sweep's runs (to read only new ones) never hides the
+        runs another process added."""
+        store.create_sweep(make_sweep())
+        other = self.open(store_url)
+        try:
+            for i in range(3):
+                store.claim_next("sw1", _propose_new(f"a{i}"), skip=i)
+            assert store.count_runs("sw1") == 3
+            other.claim_next("sw1", _propose_new("b0"))
+            other.claim_next("sw1", _propose_new("b1"), skip=4)
+            assert store.count_runs("sw1") == 5 and other.count_runs("sw1") == 5
+            seen: list[str] = []
+
+            def propose(sweep: Sweep, runs: Sequence[Run]) -> Run:
+                seen.extend(r.id for r in runs)
+                return make_run("a3", sweep.id)
+
+            store.claim_next("sw1", propose, skip=3)
+            assert seen == ["b0", "b1"]
+            assert other.count_runs("sw1") == 6
+            assert [r.id for r in other.list_runs("sw1")] == ["a0", "a1", "a2", "b0", "b1", "a3"]
+        finally:
+            other.close()
+
     def test_count_runs(self, store: Store) -> None:
         store.create_sweep(make_sweep())
         store.create_sweep(make_sweep("other"))
