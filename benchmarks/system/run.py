@@ -29,6 +29,7 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -427,10 +428,13 @@ def main() -> None:
         with pg_schema(args.postgres) as url:
             growth["PostgreSQL (direct)"] = bench_growth(url, args.growth, budget)
         for name, g in growth.items():
+            # medians of the first and last five windows of 100 runs: one window is noisy
             rates = g["window_rates"]
+            first, last = statistics.median(rates[:5]), statistics.median(rates[-5:])
+            g["first_500_median"], g["last_500_median"] = first, last
             print(
-                f"  {name}: runs 1-100 {rates[0]:.0f}/s, runs {g['runs'] - 99}-{g['runs']} "
-                f"{rates[-1]:.0f}/s",
+                f"  {name}: runs 1-500 {first:.0f}/s, runs {g['runs'] - 499}-{g['runs']} "
+                f"{last:.0f}/s (last/first {last / first:.2f})",
                 flush=True,
             )
     if "points" in parts:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from opensweep.errors import InvalidRequest, OpenSweepError
+from opensweep.errors import InvalidRequest
+from opensweep.sdk.attrmap import AttributeMapping, PreInit, PreInitError
+
+__all__ = ["Config", "PreInitConfig", "PreInitError", "config_as_dict", "deep_merge"]
 
 logger = logging.getLogger("opensweep")
 
@@ -64,21 +67,17 @@ def config_as_dict(config: Any) -> dict[str, Any]:
     )
 
 
-class Config(MutableMapping[str, Any]):
+class Config(AttributeMapping):
     """A dict with attribute access. ``dict(config)``, ``config.keys()``, ``"lr" in config``..."""
 
-    _data: dict[str, Any]
+    kind = "config"
     _locked: frozenset[str]
 
     def __init__(
         self, data: Mapping[str, Any] | None = None, *, locked: Iterable[str] = ()
     ) -> None:
-        object.__setattr__(self, "_data", dict(data or {}))
+        super().__init__(data)
         object.__setattr__(self, "_locked", frozenset(locked))
-
-    # mapping protocol
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
@@ -92,40 +91,6 @@ class Config(MutableMapping[str, Any]):
             )
             return
         self._data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    # attribute access
-    def __getattr__(self, name: str) -> Any:
-        # only called when normal lookup fails; never resolve private names (copy/pickle probe them)
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self._data[name]
-        except KeyError:
-            raise AttributeError(f"config has no key {name!r}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            object.__setattr__(self, name, value)
-        else:
-            self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self._data[name]
-        except KeyError:
-            raise AttributeError(f"config has no key {name!r}") from None
 
     # W&B methods
     def update(  # type: ignore[override]  # W&B's signature: update(d, allow_val_change=None)
@@ -145,56 +110,12 @@ class Config(MutableMapping[str, Any]):
         """A deep copy as plain dicts."""
         return copy.deepcopy(self._data)
 
-    def __repr__(self) -> str:
-        return f"Config({self._data!r})"
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Config):
-            return self._data == other._data
-        if isinstance(other, Mapping):
-            return self._data == dict(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like dict
-
-
-class PreInitError(OpenSweepError, AttributeError):
-    """``opensweep.config``/``summary`` used outside a run. Also an AttributeError, so that
-    ``hasattr``/``getattr(x, name, default)`` keep working on the placeholders."""
-
-
-class PreInitConfig(Config):
+class PreInitConfig(PreInit, Config):
     """``opensweep.config`` before ``init()`` and after ``finish()`` (W&B raises then too)."""
 
-    def _refuse(self) -> OpenSweepError:
-        return PreInitError(
-            "opensweep.config is not available: call opensweep.init() first (inside "
-            "opensweep.agent, from the training function). The sweep-config functions are "
-            "imported with `from opensweep.config import parse, validate`."
-        )
-
-    def __getitem__(self, key: str) -> Any:
-        raise self._refuse()
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        raise self._refuse()
-
-    def __delitem__(self, key: str) -> None:
-        raise self._refuse()
-
-    def __iter__(self) -> Iterator[str]:
-        raise self._refuse()
-
-    def __len__(self) -> int:
-        raise self._refuse()
-
-    def __contains__(self, key: object) -> bool:
-        raise self._refuse()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise self._refuse()
-
-    def __repr__(self) -> str:
-        return "<opensweep.config before opensweep.init()>"
+    message = (
+        "opensweep.config is not available: call opensweep.init() first (inside "
+        "opensweep.agent, from the training function). The sweep-config functions are "
+        "imported with `from opensweep.config import parse, validate`."
+    )
