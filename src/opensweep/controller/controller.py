@@ -219,69 +219,18 @@ class Controller:
             if sweep.state is not SweepState.RUNNING:
                 return None
             spec = self._spec(sweep)
-        method = get_method(spec.method)
         # A method blind to metric values needs only the configs of the runs so far: keep them
         # in a ledger and read only the runs created since, in the claim's one transaction (a
         # claim must not cost more at run 5,000 than at run 100). Any other method reads every
         # run's current state and metric.
         blind = _is_metric_blind(spec)
         series = None if blind else self._series(sweep_id, spec, for_search=True)
-        why_none: list[str] = []
-        seen: list[Sweep] = []
-        claimed_index: list[int] = []
-
-        def propose(locked: Sweep, runs: Sequence[Run]) -> Run | None:
-            seen[:] = [locked]
-            if locked.state is not SweepState.RUNNING:  # changed since we looked
-                why_none.append("not running")
-                return None
-            if ledger is not None:
-                if not ledger.extend(runs, start=skip, marker=locked.updated_at):
-                    raise _StaleLedger  # rolls the claim back; retried with a new ledger
-                index, active, trials = ledger.size, len(ledger.trials), ledger.trials
-                done = _cap_reason(spec, active)
-            else:
-                index = len(runs)
-                active_runs = [r for r in runs if not is_requeued(r)]
-                done = _cap_reason(spec, len(active_runs)) or _target_reason(
-                    spec, active_runs, series
-                )
-                trials = self._trial_cache.trials(spec, runs, series, skip_requeued=True)
-            if done is not None:
-                why_none.append(done)
-                return None
-            rng = np.random.default_rng([locked.seed & _SEED_MASK, index])
-            suggestions = method(spec, trials, 1, rng)
-            if not suggestions:
-                why_none.append("search space exhausted")
-                return None
-            suggestion = suggestions[0]
-            claimed_index[:] = [index]
-            run_seed = _run_seed(locked.seed, index)
-            now = self.clock.now()
-            return Run(
-                id=new_id(),
-                name=run_name(run_seed, index + 1),
-                config=dict(suggestion.params),
-                state=RunState.RUNNING,
-                created_at=now,
-                sweep_id=locked.id,
-                updated_at=now,
-                project=locked.project,
-                entity=locked.entity,
-                agent_id=agent_id,
-                heartbeat_at=now,
-                notes=suggestion.note,
-                seed=run_seed,
-            )
-
-        run: Run | None = None
         attempt = 0
         while True:
             ledger = self._ledgers.setdefault(sweep_id, RunLedger()) if blind else None
-            skip = ledger.size if ledger is not None else 0
+            claim = _Claim(spec, agent_id, self.clock, ledger, series, self._trial_cache)
             try:
-                run = self.store.claim_next(sweep_id, propose, skip=skip)
+                run = self.store.claim_next(sweep_id, claim.propose, skip=claim.skip)
                 break
             except _StaleLedger:  # old runs changed (a requeue): read them all once
                 self._ledgers[sweep_id] = RunLedger()
@@ -289,11 +238,11 @@ class Controller:
                 attempt += 1
                 if attempt == _ID_ATTEMPTS:
                     raise
-            why_none.clear()
-        if run is None and why_none and why_none[0] != "not running":
-            self._settle_sweep(seen[0], done=True)
+        if run is None and claim.why_none not in (None, "not running"):
+            assert claim.sweep is not None  # propose saw the sweep and said why
+            self._settle_sweep(claim.sweep, done=True)
         if run is not None and ledger is not None:
-            ledger.extend([run], start=claimed_index[0], marker=ledger.marker)  # committed
+            ledger.extend([run], start=claim.index, marker=ledger.marker)  # committed: no re-read
         return run
 
     def start_run(
@@ -605,6 +554,76 @@ def _run_seed(sweep_seed: int, index: int) -> int:
 def _metric_value(value: Any) -> float:
     number = as_metric(value)
     return math.nan if number is None else number
+
+
+class _Claim:
+    """One attempt of ``next_run``: the ``propose`` callback ``claim_next`` runs under the
+    sweep's lock, and what it found out (why nothing was proposed, the sweep as locked)."""
+
+    def __init__(
+        self,
+        spec: SweepSpec,
+        agent_id: str,
+        clock: Clock,
+        ledger: RunLedger | None,
+        series: Mapping[str, Sequence[Any]] | None,
+        trial_cache: TrialCache,
+    ) -> None:
+        self.spec = spec
+        self.clock = clock
+        self.trial_cache = trial_cache
+        self.agent_id = agent_id
+        self.ledger = ledger
+        self.series = series
+        self.skip = ledger.size if ledger is not None else 0  # runs the ledger already holds
+        self.why_none: str | None = None
+        self.sweep: Sweep | None = None
+        self.index = 0  # creation index of the proposed run
+
+    def propose(self, locked: Sweep, runs: Sequence[Run]) -> Run | None:
+        self.sweep = locked
+        if locked.state is not SweepState.RUNNING:  # changed since we looked
+            self.why_none = "not running"
+            return None
+        spec = self.spec
+        if self.ledger is not None:
+            if not self.ledger.extend(runs, start=self.skip, marker=locked.updated_at):
+                raise _StaleLedger  # rolls the claim back; next_run retries with a new ledger
+            index, trials = self.ledger.size, self.ledger.trials
+            self.why_none = _cap_reason(spec, len(trials))
+        else:
+            index = len(runs)
+            active = [r for r in runs if not is_requeued(r)]
+            self.why_none = _cap_reason(spec, len(active)) or _target_reason(
+                spec, active, self.series
+            )
+            trials = self.trial_cache.trials(spec, runs, self.series, skip_requeued=True)
+        if self.why_none is not None:
+            return None
+        rng = np.random.default_rng([locked.seed & _SEED_MASK, index])
+        suggestions = get_method(spec.method)(spec, trials, 1, rng)
+        if not suggestions:
+            self.why_none = "search space exhausted"
+            return None
+        suggestion = suggestions[0]
+        self.index = index
+        run_seed = _run_seed(locked.seed, index)
+        now = self.clock.now()
+        return Run(
+            id=new_id(),
+            name=run_name(run_seed, index + 1),
+            config=dict(suggestion.params),
+            state=RunState.RUNNING,
+            created_at=now,
+            sweep_id=locked.id,
+            updated_at=now,
+            project=locked.project,
+            entity=locked.entity,
+            agent_id=self.agent_id,
+            heartbeat_at=now,
+            notes=suggestion.note,
+            seed=run_seed,
+        )
 
 
 class _StaleLedger(Exception):
