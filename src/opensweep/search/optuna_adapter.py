@@ -139,7 +139,8 @@ def _ask(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study, mapped = _replay(spec.space, metric, history, sampler, tell)
-    complete = sum(1 for t in study.trials if t.value is not None)
+    # get_trials(deepcopy=False): study.trials deep-copies every trial (40% of a call at 1,000)
+    complete = sum(1 for t in study.get_trials(deepcopy=False) if t.value is not None)
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna's experimental/independent-sampling warnings
