@@ -29,17 +29,33 @@ def sweep_to_row(sweep: Sweep) -> dict[str, Any]:
     }
 
 
-def sweep_from_row(row: Any) -> Sweep:
+# Columns of a sweep read, in the order sweep_from_row unpacks them.
+SWEEP_READ_COLUMNS = (
+    "id",
+    "name",
+    "project",
+    "entity",
+    "config",
+    "state",
+    "seed",
+    "created_at",
+    "updated_at",
+)
+
+
+def sweep_from_row(row: Sequence[Any]) -> Sweep:
+    """A sweep from a row of :data:`SWEEP_READ_COLUMNS`."""
+    sweep_id, name, project, entity, config, state, seed, created_at, updated_at = row[:9]
     return Sweep(
-        id=row.id,
-        name=row.name,
-        config=loads(row.config),
-        state=SweepState(row.state),
-        seed=int(row.seed),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        project=row.project,
-        entity=row.entity,
+        id=sweep_id,
+        name=name,
+        config=loads(config),
+        state=SweepState(state),
+        seed=int(seed),
+        created_at=float(created_at),
+        updated_at=float(updated_at),
+        project=project,
+        entity=entity,
     )
 
 

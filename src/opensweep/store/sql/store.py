@@ -93,7 +93,7 @@ _RUNS_AFTER_OFFSET = RawQuery(
 _COUNT_AND_LAST_PK = sa.select(sa.func.count(), sa.func.max(runs.c.pk)).where(
     runs.c.sweep_id == sa.bindparam("sweep_id")
 )
-_COUNT_AFTER_PK = (
+_COUNT_AFTER_PK = RawQuery(
     sa.select(sa.func.count())
     .select_from(runs)
     .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
@@ -101,8 +101,10 @@ _COUNT_AFTER_PK = (
 )
 # Hot statements are built once, with bind parameters: building a Core expression costs more
 # than running it (a sweep lookup on SQLite: 230 us built per call, 75 us prebuilt).
-_SWEEP_BY_ID = sa.select(sweeps).where(sweeps.c.id == sa.bindparam("sweep_id"))
-_SWEEP_BY_ID_LOCKED = _SWEEP_BY_ID.with_for_update()
+_SWEEP_COLUMNS = tuple(sweeps.c[name] for name in codec.SWEEP_READ_COLUMNS)
+_SWEEP_BY_ID = sa.select(*_SWEEP_COLUMNS).where(sweeps.c.id == sa.bindparam("sweep_id"))
+_RAW_SWEEP = RawQuery(_SWEEP_BY_ID)
+_RAW_SWEEP_LOCKED = RawQuery(_SWEEP_BY_ID.with_for_update())
 _SWEEP_EXISTS = sa.select(sweeps.c.id).where(sweeps.c.id == sa.bindparam("sweep_id"))
 _INSERT_RUN = runs.insert()
 _COUNT_RUNS = (
@@ -125,21 +127,21 @@ _HEARTBEAT = (
 
 
 @functools.cache
-def _select_run(columns: tuple[str, ...], lock: bool) -> sa.Select[Any]:
+def _select_run(columns: tuple[str, ...], lock: bool) -> RawQuery:
     query = sa.select(*(runs.c[name] for name in columns)).where(
         runs.c.id == sa.bindparam("run_id")
     )
-    return query.with_for_update() if lock else query
+    return RawQuery(query.with_for_update() if lock else query)
 
 
 @functools.cache
-def _update_run(key: str, names: tuple[str, ...], returning: bool = False) -> sa.Update:
+def _update_run(key: str, names: tuple[str, ...], returning: bool = False) -> RawQuery:
     """``UPDATE runs SET <names> = :v_<name>, version = version + 1 WHERE <key> = :key``
     (``RETURNING`` the run's columns when asked)."""
     values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in names}
     update = runs.update().where(runs.c[key] == sa.bindparam("key"))
     update = update.values(**values, **_BUMP_VERSION)
-    return update.returning(*_RUN_COLUMNS) if returning else update
+    return RawQuery(update.returning(*_RUN_COLUMNS) if returning else update)
 
 
 def _run_update_params(key: Any, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,7 +215,7 @@ class SQLStore:
 
     @_guard
     def list_sweeps(self, project: str | None = None) -> list[Sweep]:
-        query = sa.select(sweeps).order_by(sweeps.c.created_at, sweeps.c.id)
+        query = sa.select(*_SWEEP_COLUMNS).order_by(sweeps.c.created_at, sweeps.c.id)
         if project is not None:
             query = query.where(sweeps.c.project == project)
         with read_tx(self._engine) as conn:
@@ -326,7 +328,7 @@ class SQLStore:
         with read_tx(self._engine) as conn:
             if cursor is not None:  # count only the runs after the last one this store knows
                 after = {"sweep_id": sweep_id, "pk": cursor[1]}
-                return cursor[0] + int(conn.execute(_COUNT_AFTER_PK, after).scalar_one())
+                return cursor[0] + int(_COUNT_AFTER_PK.rows(conn, **after)[0][0])
             count, last_pk = conn.execute(_COUNT_AND_LAST_PK, {"sweep_id": sweep_id}).one()
         if last_pk is not None:
             self._cursors.advance(sweep_id, int(count), int(last_pk))
@@ -353,10 +355,10 @@ class SQLStore:
     @_guard
     def annotate_run(self, run_id: str, notes: str, *, now: float) -> Run:
         with write_tx(self._engine) as conn:
-            row = self._run_row(conn, run_id, lock=True, columns=("pk", "sweep_id"))
+            pk, sweep_id = self._run_row(conn, run_id, lock=True, columns=("pk", "sweep_id"))
             changes = {"notes": str(notes), "updated_at": float(now)}
-            conn.execute(_update_run("pk", tuple(changes)), _run_update_params(row.pk, changes))
-            if row.sweep_id is not None:
+            _update_run("pk", tuple(changes)).run(conn, **_run_update_params(pk, changes))
+            if sweep_id is not None:
                 # A note can change what a claim sees of old runs (a requeued grid point is
                 # free again): readers that keep a sweep's runs notice it by the sweep's
                 # updated_at (see claim_next's ``skip``), so it moves, even if the clock did not.
@@ -365,7 +367,7 @@ class SQLStore:
                     else_=sweeps.c.updated_at + 1e-6,
                 )
                 conn.execute(
-                    sweeps.update().where(sweeps.c.id == row.sweep_id).values(updated_at=later)
+                    sweeps.update().where(sweeps.c.id == sweep_id).values(updated_at=later)
                 )
             return codec.run_from_row(self._run_row(conn, run_id))
 
@@ -411,7 +413,7 @@ class SQLStore:
             if now is not None:
                 after["updated_at"] = float(now)
             changes = {name: codec.run_column(name, value) for name, value in after.items()}
-            conn.execute(_update_run("pk", tuple(changes)), _run_update_params(pk, changes))
+            _update_run("pk", tuple(changes)).run(conn, **_run_update_params(pk, changes))
             if summary:  # as a reader will see it (decoded from the stored JSON)
                 after["summary"] = codec.loads(changes["summary"])
             return dataclasses.replace(current, **after)
@@ -425,7 +427,7 @@ class SQLStore:
         after_step: int | None = None,
     ) -> list[MetricRow]:
         with read_tx(self._engine) as conn:
-            pk = self._run_row(conn, run_id, columns=("pk",)).pk
+            (pk,) = self._run_row(conn, run_id, columns=("pk",))
             query = (
                 sa.select(
                     history.c.step, history.c.key, history.c.num, history.c.value, history.c.time
@@ -475,8 +477,7 @@ class SQLStore:
 
     # ------------------------------------------------------------------ helpers
     def _sweep(self, conn: Connection, sweep_id: str, *, lock: bool = False) -> Sweep:
-        query = _SWEEP_BY_ID_LOCKED if lock else _SWEEP_BY_ID
-        row = conn.execute(query, {"sweep_id": sweep_id}).first()
+        row = (_RAW_SWEEP_LOCKED if lock else _RAW_SWEEP).first(conn, sweep_id=sweep_id)
         if row is None:
             raise errors.NotFound(f"sweep {sweep_id!r} not found", details={"sweep_id": sweep_id})
         return codec.sweep_from_row(row)
@@ -489,7 +490,7 @@ class SQLStore:
         lock: bool = False,
         columns: tuple[str, ...] = codec.RUN_READ_COLUMNS,
     ) -> Any:
-        row = conn.execute(_select_run(columns, lock), {"run_id": run_id}).first()
+        row = _select_run(columns, lock).first(conn, run_id=run_id)
         if row is None:
             raise errors.NotFound(f"run {run_id!r} not found", details={"run_id": run_id})
         return row
@@ -509,9 +510,9 @@ class SQLStore:
             raise errors.InvalidRequest(f"invalid run change: {exc}") from None
         params = _run_update_params(current.id, values)
         if conn.dialect.update_returning:  # SQLite >= 3.35, PostgreSQL: one round trip
-            row = conn.execute(_update_run("id", tuple(values), returning=True), params).one()
+            (row,) = _update_run("id", tuple(values), returning=True).rows(conn, **params)
         else:
-            conn.execute(_update_run("id", tuple(values)), params)
+            _update_run("id", tuple(values)).run(conn, **params)
             row = self._run_row(conn, current.id)
         return codec.run_from_row(row)
 
