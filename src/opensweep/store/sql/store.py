@@ -111,6 +111,7 @@ _COUNT_RUNS = (
     sa.select(sa.func.count()).select_from(runs).where(runs.c.sweep_id == sa.bindparam("sweep_id"))
 )
 _COUNT_RUNS_IN = _COUNT_RUNS.where(runs.c.state.in_(sa.bindparam("states", expanding=True)))
+_COUNT_RUNS_IN_STATE = RawQuery(_COUNT_RUNS.where(runs.c.state == sa.bindparam("state")))
 _LIST_RUNS_IN = (
     sa.select(*_RUN_COLUMNS)
     .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
@@ -322,6 +323,10 @@ class SQLStore:
             if not wanted:
                 return 0
             with read_tx(self._engine) as conn:  # by the (sweep_id, state) index
+                if len(wanted) == 1:  # "how many are running" after every finished run
+                    return int(
+                        _COUNT_RUNS_IN_STATE.rows(conn, sweep_id=sweep_id, state=wanted[0])[0][0]
+                    )
                 params = {"sweep_id": sweep_id, "states": wanted}
                 return int(conn.execute(_COUNT_RUNS_IN, params).scalar_one())
         cursor = self._cursors.get(sweep_id)
