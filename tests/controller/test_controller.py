@@ -77,6 +77,22 @@ def test_reaping_happens_on_the_controllers_own_calls(
     assert controller.get_run(late.id).state is RunState.CRASHED  # so does reading the run
 
 
+def test_a_silent_plain_run_is_crashed_too(controller: Controller, clock: FakeClock) -> None:
+    """A run outside any sweep (``opensweep.init()`` in a script) whose process died."""
+    silent = controller.start_run(project="p", config={"lr": 0.1})
+    alive = controller.start_run(project="p")
+    clock.advance(HEARTBEAT_TIMEOUT / 2)
+    controller.heartbeat("sdk", [alive.id])
+    clock.advance(HEARTBEAT_TIMEOUT / 2 + 1)
+    assert [r.id for r in controller.reap()] == [silent.id]
+    crashed = controller.get_run(silent.id)
+    assert crashed.state is RunState.CRASHED and "its process is gone" in (crashed.error or "")
+    assert controller.get_run(alive.id).state is RunState.RUNNING
+    clock.advance(HEARTBEAT_TIMEOUT)
+    assert controller.get_run(alive.id).state is RunState.CRASHED  # reading it reaps it
+    assert controller.reap() == []
+
+
 def test_logging_is_a_sign_of_life(controller: Controller, clock: FakeClock) -> None:
     sweep = controller.create_sweep(random_sweep())
     run = claim(controller, sweep.id)

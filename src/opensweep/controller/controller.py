@@ -271,8 +271,12 @@ class Controller:
 
     def get_run(self, run_id: str) -> Run:
         run = self.store.get_run(run_id)
-        if run.sweep_id is not None and self._is_stale(run, self.clock.now()):
-            self._reap_sweep(run.sweep_id, force=True)
+        now = self.clock.now()
+        if self._is_stale(run, now):
+            if run.sweep_id is not None:
+                self._reap_sweep(run.sweep_id, force=True)
+            else:
+                self._crash_stale([run], now)
             run = self.store.get_run(run_id)
         return run
 
@@ -370,6 +374,8 @@ class Controller:
         crashed: list[Run] = []
         for sweep in self.store.list_sweeps():
             crashed.extend(self._reap_sweep(sweep.id, force=True))
+        now = self.clock.now()
+        crashed.extend(self._crash_stale(self.store.list_plain_runs([RunState.RUNNING]), now))
         return crashed
 
     def _reap_sweep(self, sweep_id: str, *, force: bool = False) -> list[Run]:
@@ -378,30 +384,37 @@ class Controller:
         if not force and last is not None and now - last < self.heartbeat_timeout / 4:
             return []
         self._reaped_at[sweep_id] = now
-        crashed: list[Run] = []
-        for run in self.store.list_runs(sweep_id, states=[RunState.RUNNING]):
-            if not self._is_stale(run, now):
-                continue
-            silent = now - _last_sign_of_life(run)
-            try:
-                crashed.append(
-                    self.store.update_run(
-                        run.id,
-                        {
-                            "state": RunState.CRASHED,
-                            "finished_at": now,
-                            "updated_at": now,
-                            "error": (
-                                f"no heartbeat for {silent:.0f} s (timeout "
-                                f"{self.heartbeat_timeout:g} s): its agent is gone"
-                            ),
-                        },
-                    )
-                )
-            except Conflict:
-                continue  # it ended meanwhile
+        crashed = self._crash_stale(self.store.list_runs(sweep_id, states=[RunState.RUNNING]), now)
         if crashed:
             self._settle_sweep(self.store.get_sweep(sweep_id))
+        return crashed
+
+    def _crash_stale(self, runs: Iterable[Run], now: float) -> list[Run]:
+        """End as ``crashed`` the runs not heard of for ``heartbeat_timeout`` (checked again
+        under the run's lock: a beat that arrived meanwhile saves the run)."""
+
+        crashed: list[Run] = []
+
+        def crash(run: Run, sweep: Sweep | None) -> dict[str, Any] | None:
+            if not self._is_stale(run, now):
+                return None  # it beat, logged or ended meanwhile
+            silent = now - _last_sign_of_life(run)
+            gone = "its agent is gone" if run.sweep_id is not None else "its process is gone"
+            return {
+                "state": RunState.CRASHED,
+                "finished_at": now,
+                "updated_at": now,
+                "error": (
+                    f"no heartbeat for {silent:.0f} s (timeout {self.heartbeat_timeout:g} s): "
+                    f"{gone}"
+                ),
+            }
+
+        for run in runs:
+            if self._is_stale(run, now):
+                after, _ = self.store.change_run(run.id, crash)
+                if after.state is RunState.CRASHED and after.finished_at == now:
+                    crashed.append(after)  # crashed by this call, not earlier
         return crashed
 
     def _is_stale(self, run: Run, now: float) -> bool:

@@ -47,6 +47,11 @@ class Store(Protocol):
         states: Iterable[RunState] | None = None,
         updated_after: float | None = None,
     ) -> list[Run]: ...  # creation order
+    def list_plain_runs(self, states: Iterable[RunState] | None = None) -> list[Run]:
+        """Runs outside any sweep (``create_run``), in creation order; only those in ``states``
+        when given (the controller reaps the running ones whose process died)."""
+        ...
+
     def count_runs(self, sweep_id: str, *, states: Iterable[RunState] | None = None) -> int:
         """How many runs the sweep has (in ``states``, when given); 0 for an unknown sweep."""
         ...

@@ -257,6 +257,16 @@ class StoreContract:
         finally:
             other.close()
 
+    def test_list_plain_runs(self, store: Store) -> None:
+        store.create_sweep(make_sweep())
+        store.claim_next("sw1", _propose_new("in-sweep"))
+        for rid in ("p0", "p1", "p2"):
+            store.create_run(make_run(rid, sweep_id=None))
+        store.update_run("p1", {"state": RunState.FINISHED})
+        assert [r.id for r in store.list_plain_runs()] == ["p0", "p1", "p2"]
+        assert [r.id for r in store.list_plain_runs([RunState.RUNNING])] == ["p0", "p2"]
+        assert store.list_plain_runs([]) == []
+
     def test_count_runs(self, store: Store) -> None:
         store.create_sweep(make_sweep())
         store.create_sweep(make_sweep("other"))
