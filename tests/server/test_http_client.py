@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from opensweep.client.http import HttpClient
+from opensweep.client.http import HttpClient, _ClientTransport
 from opensweep.core.model import MetricRow, RunState
 from opensweep.errors import ConfigError, Conflict, InvalidRequest, NotFound, TransportError
 from opensweep.server.app import create_app
@@ -180,3 +180,36 @@ def test_retry_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("OPENSWEEP_RETRY_FOR", "soon")
     with pytest.raises(InvalidRequest, match="OPENSWEEP_RETRY_FOR"):
         HttpClient("http://127.0.0.1:1")
+
+
+def test_requests_carry_the_token_and_json_and_reuse_one_connection(live: Live) -> None:
+    seen: list[httpx.Request] = []
+    inner = httpx.HTTPTransport()
+
+    class Recording(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return inner.handle_request(request)
+
+    with HttpClient(live.url, token=live.token, transport=Recording()) as client:
+        run = client.start_run(name="r", config={"lr": 0.1})
+        client.log(run.id, 0, [MetricRow(0, {"loss": 1.0})])
+        assert client.history(run.id, keys=["loss"], after_step=-1)[0].values == {"loss": 1.0}
+    start, log, history = seen
+    assert start.headers["authorization"] == f"Bearer {live.token}"
+    assert start.headers["content-type"] == "application/json"
+    assert start.headers["host"] == live.url.removeprefix("http://")
+    assert log.url.path == f"/api/v1/runs/{run.id}/log"
+    assert history.url.params.get_list("keys") == ["loss"]
+    assert "content-type" not in history.headers
+    assert all(r.extensions["timeout"]["read"] == 30.0 for r in seen)
+
+
+def test_the_fallback_sends_through_the_whole_httpx_client(live: Live) -> None:
+    """For an httpx without ``Client._transport_for_url``: the same answers, more slowly."""
+    with live.client() as client:
+        client._transport = _ClientTransport(client._http)
+        run = client.start_run(name="r")
+        assert client.get_run(run.id).name == "r"
+        with pytest.raises(NotFound):
+            client.get_run("nope")

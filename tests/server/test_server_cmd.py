@@ -14,7 +14,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from opensweep.cli.server_cmd import default_db_url, is_loopback, redact, server
+from opensweep.cli.server_cmd import (
+    MAX_DEFAULT_WORKERS,
+    default_db_url,
+    default_workers,
+    is_loopback,
+    redact,
+    server,
+)
 from opensweep.client.http import HttpClient
 from opensweep.client.local import LocalClient
 from opensweep.testing.servers import free_port
@@ -60,6 +67,20 @@ def test_helpers() -> None:
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "example.org"))
     assert redact("postgresql://user:s3cret@host/db") == "postgresql://user:***@host/db"
     assert redact("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_default_workers_follow_the_cores_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(16)), raising=False)
+    assert default_workers("postgresql://u@h/db") == MAX_DEFAULT_WORKERS
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    assert default_workers("postgresql+psycopg://u@h/db") == 2
+    assert default_workers("postgres://u@h/db") == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {3}, raising=False)
+    assert default_workers("postgresql://u@h/db") == 1
+    # SQLite: one process (its writers take turns; a :memory: database is per process).
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(16)), raising=False)
+    assert default_workers("sqlite:////tmp/a.db") == 1
+    assert default_workers("sqlite:///:memory:") == 1
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:

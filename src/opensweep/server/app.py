@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -28,6 +27,7 @@ from opensweep.core.model import RunState
 from opensweep.errors import Conflict, InvalidRequest
 from opensweep.server.auth import BodySizeLimit, TokenAuth, access_of, check_token
 from opensweep.server.errors import install_error_handlers
+from opensweep.server.fastpath import FastPath, FastRoute, FastRoutes, encode
 from opensweep.wire import codec
 from opensweep.wire.models import (
     API_PREFIX,
@@ -81,10 +81,46 @@ def _version() -> str:
 
 
 def _json(content: Any, status: int = 200) -> Response:
-    # Content is already JSON-safe (the codec tags non-finite floats), so plain json suffices.
-    # ASCII escapes keep any stored text (even a lone surrogate from a local writer) sendable.
-    body = json.dumps(content, separators=(",", ":"), allow_nan=False)
-    return Response(body.encode(), status_code=status, media_type="application/json")
+    return Response(encode(content), status_code=status, media_type="application/json")
+
+
+# --- the agent's hot calls: shared by their routes and the fast path (server/fastpath.py) ------
+
+
+def _next_run(backend: Client, sweep_id: str, body: NextRunRequest) -> dict[str, Any]:
+    codec.check_json(sweep_id, "sweep_id")
+    run = backend.next_run(sweep_id, body.agent_id)
+    return {"run": None if run is None else codec.run_to_wire(run)}
+
+
+def _finish_run(backend: Client, run_id: str, body: FinishRunRequest) -> dict[str, Any]:
+    codec.check_json(run_id, "run_id")
+    run = backend.finish_run(
+        run_id,
+        state=None if body.state is None else RunState(body.state),
+        exit_code=body.exit_code,
+        error=codec.check_json(body.error, "error"),
+    )
+    return codec.run_to_wire(run)
+
+
+def _log(backend: Client, run_id: str, body: LogRequest) -> dict[str, Any]:
+    codec.check_json(run_id, "run_id")
+    rows = codec.rows_from_request(body)
+    summary = codec.check_object(body.summary, "summary")
+    result = backend.log(run_id, body.seq, rows, summary)
+    return {"applied": result.applied, "stop_reason": result.stop_reason}
+
+
+def _heartbeat(backend: Client, _: str, body: HeartbeatRequest) -> dict[str, Any]:
+    return {"stop": dict(backend.heartbeat(body.agent_id, body.run_ids))}
+
+
+FAST_ROUTES = FastRoutes(
+    top={"heartbeat": FastRoute(HeartbeatRequest, _heartbeat)},
+    sweep={"next-run": FastRoute(NextRunRequest, _next_run)},
+    run={"log": FastRoute(LogRequest, _log), "finish": FastRoute(FinishRunRequest, _finish_run)},
+)
 
 
 def get_client(request: Request) -> Client:
@@ -137,9 +173,7 @@ def _api_router(backend: Client) -> APIRouter:
 
     @api.post("/sweeps/{sweep_id}/next-run", response_model=NextRunOut, tags=["runs"])
     def next_run(sweep_id: IdParam, body: NextRunRequest) -> Response:
-        codec.check_json(sweep_id, "sweep_id")
-        run = backend.next_run(sweep_id, body.agent_id)
-        return _json({"run": None if run is None else codec.run_to_wire(run)})
+        return _json(_next_run(backend, sweep_id, body))
 
     @api.get("/sweeps/{sweep_id}/runs", response_model=list[RunOut], tags=["runs"])
     def list_runs(
@@ -178,23 +212,12 @@ def _api_router(backend: Client) -> APIRouter:
 
     @api.post("/runs/{run_id}/finish", response_model=RunOut, tags=["runs"])
     def finish_run(run_id: IdParam, body: FinishRunRequest) -> Response:
-        codec.check_json(run_id, "run_id")
-        run = backend.finish_run(
-            run_id,
-            state=None if body.state is None else RunState(body.state),
-            exit_code=body.exit_code,
-            error=codec.check_json(body.error, "error"),
-        )
-        return _json(codec.run_to_wire(run))
+        return _json(_finish_run(backend, run_id, body))
 
     @api.post("/runs/{run_id}/log", response_model=LogResultOut, tags=["metrics"])
     def log_metrics(run_id: IdParam, body: LogRequest) -> Response:
         """Append one batch of rows; a batch whose ``seq`` was applied before changes nothing."""
-        codec.check_json(run_id, "run_id")
-        rows = codec.rows_from_request(body)
-        summary = codec.check_object(body.summary, "summary")
-        result = backend.log(run_id, body.seq, rows, summary)
-        return _json({"applied": result.applied, "stop_reason": result.stop_reason})
+        return _json(_log(backend, run_id, body))
 
     @api.get("/runs/{run_id}/history", response_model=list[MetricRowOut], tags=["metrics"])
     def history(
@@ -210,7 +233,7 @@ def _api_router(backend: Client) -> APIRouter:
     @api.post("/heartbeat", response_model=HeartbeatOut, tags=["runs"])
     def heartbeat(body: HeartbeatRequest) -> Response:
         """Keep the agent's runs alive; answers the stop requests for them."""
-        return _json({"stop": dict(backend.heartbeat(body.agent_id, body.run_ids))})
+        return _json(_heartbeat(backend, "", body))
 
     return api
 
@@ -328,7 +351,8 @@ def create_app(
     app.state.client = client
     app.state.auth_required = bool(write_token or read_tokens)
     install_error_handlers(app)
-    app.include_router(_api_router(client))
+    # The API's routes go onto the app itself: an included router matches every request twice.
+    app.router.routes.extend(_api_router(client).routes)
 
     public_paths: set[str] = set(_PUBLIC_PATHS)
     public_prefixes: list[str] = []
@@ -339,6 +363,7 @@ def create_app(
     def is_public(path: str) -> bool:
         return path in public_paths or path.startswith(prefixes)
 
+    app.add_middleware(FastPath, backend=client, routes=FAST_ROUTES)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(
         TokenAuth, token=write_token, read_only_tokens=read_tokens, is_public=is_public

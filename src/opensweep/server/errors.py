@@ -36,11 +36,26 @@ _STATUS_CODES = {
 }
 
 
+def code_of(exc: StarletteHTTPException) -> str:
+    """The error code for an HTTP error raised by Starlette/FastAPI or our middleware."""
+    return _STATUS_CODES.get(exc.status_code, "error")
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
+    return dumps({"code": code, "message": message, "details": details or {}}).encode()
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
-    body = dumps({"code": code, "message": message, "details": details or {}})
+    body = error_body(code, message, details)
     return Response(body, status_code=status, media_type="application/json")
+
+
+def log_opensweep_error(exc: OpenSweepError) -> None:
+    """Server-side failures (the database is unavailable) go to the log; caller errors don't."""
+    if exc.http_status >= 500:
+        log.warning("%s: %s", exc.code, exc.message)
 
 
 def opensweep_error_response(exc: OpenSweepError) -> Response:
@@ -95,8 +110,7 @@ def _allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_opensweep_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, OpenSweepError)  # registered for this class only
-        if exc.http_status >= 500:
-            log.warning("%s: %s", exc.code, exc.message)
+        log_opensweep_error(exc)
         return opensweep_error_response(exc)
 
     async def on_validation_error(_: Request, exc: Exception) -> Response:
@@ -105,7 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        code = _STATUS_CODES.get(exc.status_code, "error")
+        code = code_of(exc)
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         response = error_response(exc.status_code, code, detail)
         for name, value in (exc.headers or {}).items():

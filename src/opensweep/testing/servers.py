@@ -9,6 +9,8 @@ from typing import Any
 
 import uvicorn
 
+from opensweep.server.protocol import uvicorn_options
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -23,7 +25,12 @@ class ServerThread:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            **uvicorn_options(),  # the parser and loop `opensweep server` runs
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)

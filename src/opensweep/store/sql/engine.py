@@ -137,7 +137,10 @@ def _postgres_engine(url: URL) -> Engine:
     fine then; one idle longer (across a database restart, a dropped TCP connection) is
     pinged, and replaced if the ping fails (SQLAlchemy's "custom pessimistic ping" recipe).
     """
-    engine = sa.create_engine(url, pool_size=2, max_overflow=8, pool_recycle=1800)
+    # pool_size is how many connections are *kept* (they open lazily): a server answers agents
+    # from a thread pool, and an overflow connection is closed again on return, so each
+    # transaction past pool_size would start (and end) a PostgreSQL backend process.
+    engine = sa.create_engine(url, pool_size=16, max_overflow=16, pool_recycle=1800)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
@@ -166,9 +169,9 @@ def _sqlite_engine(url: URL) -> Engine:
             raise errors.StoreError(f"cannot open SQLite store {database}: {parent} does not exist")
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     if not in_memory:
-        # A pooled connection costs a file handle each; a store is used by one process at a time
-        # through a few threads, so a small pool is plenty.
-        kwargs.update(pool_size=2, max_overflow=8)
+        # Kept connections cost three file handles each (db, -wal, -shm); a server's threads
+        # use a few at once, and a connection opened past pool_size is closed on return.
+        kwargs.update(pool_size=8, max_overflow=8)
     engine = sa.create_engine(url, **kwargs)
     if in_memory:
         engine.dispose()
