@@ -106,7 +106,11 @@ def ui(url: str | None, port: int | None, log_dir: str | None, no_browser: bool)
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
     address = f"http://127.0.0.1:{port}/"
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    from opensweep.server.protocol import uvicorn_options
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options()
+    )
     server = uvicorn.Server(config)
     click.echo(f"opensweep dashboard on {address}  (store: {_shown(target)}; Ctrl+C to stop)")
     if not no_browser:
