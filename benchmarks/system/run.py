@@ -100,7 +100,9 @@ def process(argv: Sequence[str], health: str, log_name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def opensweep_server(db_url: str, workers: int = 1) -> Iterator[str]:
+def opensweep_server(db_url: str, workers: int | None = 1) -> Iterator[str]:
+    """``opensweep server`` on ``db_url``; ``workers=None``: its default (one process per core
+    on PostgreSQL, as MLflow's server runs its default four)."""
     port = free_port()
     token_file = OUT / "token"
     token_file.write_text(TOKEN)
@@ -117,8 +119,7 @@ def opensweep_server(db_url: str, workers: int = 1) -> Iterator[str]:
         str(token_file),
         "--log-level",
         "warning",
-        "--workers",
-        str(workers),
+        *(["--workers", str(workers)] if workers is not None else []),
     ]
     url = f"http://127.0.0.1:{port}"
     with process(argv, f"{url}/api/v1/health", "opensweep-server.log"):
@@ -360,7 +361,7 @@ def ensure_mlflow() -> bool:
 
 def bench_points(pg: str, points: int, with_mlflow: bool) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
-    with pg_schema(pg) as url, opensweep_server(url) as server:
+    with pg_schema(pg) as url, opensweep_server(url, workers=None) as server:
         table["opensweep server (SDK opensweep.log)"] = {
             f"{n} logger(s)": opensweep_points(server, n, points) for n in (1, 4)
         }

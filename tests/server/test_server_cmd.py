@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -200,3 +201,60 @@ def test_several_worker_processes_share_one_database(tmp_path: Path) -> None:
         output, _ = proc.communicate(timeout=30)
     assert "workers: 2" in output
     assert output.count("Started server process") == 2
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
+def test_workers_die_with_a_server_killed_with_sigkill(tmp_path: Path) -> None:
+    """Workers left behind by ``kill -9`` would keep serving the port a restart needs."""
+    port = free_port()
+    argv = [sys.executable, "-m", "opensweep", "server", "--db", f"sqlite:///{tmp_path / 'x.db'}"]
+    server_process = subprocess.Popen(
+        [*argv, "--port", str(port), "--workers", "2", "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            workers = [p for p in _children(server_process.pid) if _alive(p)]
+            with_health = False
+            with contextlib.suppress(httpx.HTTPError):
+                with_health = httpx.get(f"http://127.0.0.1:{port}{API_PREFIX}/health").is_success
+            if with_health and len(workers) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(workers) >= 2, "the server did not start two workers"
+        server_process.kill()
+        server_process.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers), "workers outlived their server"
+    finally:
+        server_process.kill()
+        server_process.wait(timeout=10)
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, 9)

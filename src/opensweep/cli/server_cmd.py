@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -199,7 +200,7 @@ def server(
         uvicorn.run(app, **common)
         return
     app.state.client.close()  # each worker process opens its own
-    os.environ[_WORKER_SETTINGS_ENV] = json.dumps(settings)
+    os.environ[_WORKER_SETTINGS_ENV] = json.dumps({**settings, "parent_pid": os.getpid()})
     _serve_workers(
         uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=workers, **common)
     )
@@ -252,4 +253,9 @@ def worker_app() -> FastAPI:
     Settings come from the parent through the environment; tokens are read again from their
     files (or ``OPENSWEEP_TOKEN``), never passed around.
     """
-    return _app_or_exit(json.loads(os.environ[_WORKER_SETTINGS_ENV]))
+    from opensweep.orphans import die_with_parent
+
+    settings = json.loads(os.environ[_WORKER_SETTINGS_ENV])
+    # A worker must not outlive a server killed with kill -9: it would keep the port.
+    die_with_parent(signal.SIGTERM, parent_pid=settings.pop("parent_pid", None))
+    return _app_or_exit(settings)
