@@ -153,9 +153,22 @@ def summarize(rows: list[dict[str, Any]], baseline_epochs: float) -> dict[str, A
     }
 
 
+def option_value(text: str) -> Any:
+    """``true``/``false``, an int or a float, from ``--asha-variant key=value``."""
+    if text in ("true", "false"):
+        return text == "true"
+    return float(text) if "." in text else int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        help="first seed (e.g. 20 with --seeds 200: a check on seeds the defaults were not shown)",
+    )
     parser.add_argument("--runs", type=int, default=60, help="runs per sweep (same-runs table)")
     parser.add_argument(
         "--budget-runs",
@@ -176,9 +189,7 @@ def main() -> None:
         options: dict[str, Any] = dict(ASHA)
         for item in variant.split(","):
             key, value = item.split("=")
-            options[key] = {"true": True, "false": False}.get(value) or (
-                float(value) if "." in value else int(value)
-            )
+            options[key] = option_value(value)
         METHODS.append(Method(f"asha[{variant}]", options, lambda: get_scheduler("asha")))
 
     methods = [
@@ -193,7 +204,7 @@ def main() -> None:
     for problem in args.problems.split(","):
         for setting in ("same runs", "same compute"):
             table: dict[str, list[dict[str, Any]]] = {m.name: [] for m in methods}
-            for seed in range(args.seeds):
+            for seed in range(args.seed_offset, args.seed_offset + args.seeds):
                 if setting == "same runs":
                     configs = problem_configs(problem, seed, args.runs)
                     max_runs, epoch_budget = args.runs, None

@@ -124,6 +124,7 @@ def test_only_running_runs_without_a_pending_stop(spec_of: Any, trial_of: Any) -
     spec = spec_of("asha", {"min_iter": 1, "max_iter": 9, "eta": 3, "min_runs": 3})
     trials = [
         trial_of("best", [0.0], RunState.FINISHED),
+        trial_of("good", [0.5], RunState.FINISHED),  # 5 runs: the best 2 go on
         trial_of("bad_failed", [9.0], RunState.FAILED),
         trial_of("bad_asked", [9.0], stop_requested=True),
         trial_of("bad_running", [9.0]),
@@ -153,7 +154,7 @@ def test_defaults_apply_without_options(spec_of: Any, trial_of: Any) -> None:
     spec = spec_of("asha", {})
     n = asha.DEFAULT_MIN_RUNS
     trials = [trial_of(f"r{i}", [float(i)]) for i in range(n)]
-    keep = max(1, int(n / asha.DEFAULT_ETA))
+    keep = max(1, math.ceil(n / asha.DEFAULT_ETA))
     assert _stopped(spec, trials) == sorted(f"r{i}" for i in range(keep, n))
     assert _stopped(spec, trials[: n - 1]) == []
 
@@ -180,3 +181,135 @@ def test_s_needs_a_max_iter_with_room_for_a_band(
     with pytest.raises(ConfigError) as info:
         asha.decide(spec_of("asha", options), [])  # an empty history validates the options
     assert [path for path, _ in info.value.violations] == [bad_key]
+
+
+# --- the level cut: a run is stopped once at least n/eta runs at its rung did better ---------
+
+
+@pytest.mark.parametrize(("n", "kept"), [(3, 1), (4, 2), (6, 2), (7, 3), (9, 3), (10, 4)])
+def test_the_best_ceil_n_over_eta_go_on(n: int, kept: int, spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = [trial_of(f"r{v}", [float(v)]) for v in range(n)]
+    assert _stopped(spec, trials) == sorted(f"r{v}" for v in range(kept, n))
+
+
+# --- progress: slow starters that improve fast go on -----------------------------------------
+
+# Six runs reached rung 3 (rungs 1, 3, 9): the best 2 by level go on, and the 2 that improved
+# most since rung 1 (floor(6 * 1/3)) go on too.
+_FAST = [[0.50, 0.45, 0.40], [0.52, 0.50, 0.45]]  # the level leaders, small improvement
+
+
+def _rung3(trial_of: Any, **runs: list[float]) -> list[Any]:
+    leaders = [trial_of(f"fast{i}", v, RunState.FINISHED) for i, v in enumerate(_FAST)]
+    return [*leaders, *(trial_of(name, values) for name, values in runs.items())]
+
+
+def test_a_slow_starter_that_improves_fast_goes_on(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = _rung3(
+        trial_of,
+        slow_starter=[2.0, 1.2, 0.8],  # 60% better than at rung 1: the most improved
+        flat=[0.85, 0.82, 0.80],  # same level, 6% better: stopped
+        steady=[1.0, 0.9, 0.7],  # 30%: the second most improved
+        poor=[1.5, 1.4, 1.3],  # 13%
+    )
+    assert _stopped(spec, trials) == ["flat", "poor"]
+    # without progress only the level counts: the slow starter is stopped too
+    level_only = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "progress": False})
+    assert _stopped(level_only, trials) == ["flat", "poor", "slow_starter", "steady"]
+
+
+def test_a_run_clearly_out_of_the_pack_is_still_stopped(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = _rung3(
+        trial_of,
+        a=[2.0, 1.0, 0.9],  # 55%
+        b=[2.0, 1.2, 1.0],  # 50%
+        hopeless=[3.0, 2.5, 2.0],  # worst level, 33%: not among the 2 most improved
+        flat=[0.9, 0.9, 0.9],  # no improvement at all
+    )
+    decisions = {d.run_id: d.reason for d in asha.decide(spec, trials)}
+    assert sorted(decisions) == ["flat", "hopeless"]
+    assert decisions["hopeless"] == (
+        "asha rung 3: 2 worse than threshold 0.45 (best loss by iteration 3; only the best 2 of "
+        "6 runs at this rung go on); improvement since rung 1 33.3% below threshold 50% (the 2 "
+        "most improved go on too)"
+    )
+    assert decisions["flat"].endswith("; no improvement since rung 1")
+
+
+def test_progress_counts_relative_improvement_when_maximizing(spec_of: Any, trial_of: Any) -> None:
+    spec = spec_of(
+        "asha",
+        {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3},
+        metric="acc",
+        goal="maximize",
+    )
+    trials = [
+        trial_of("lead0", [0.90, 0.92, 0.95], RunState.FINISHED),
+        trial_of("lead1", [0.90, 0.91, 0.94], RunState.FINISHED),
+        trial_of("riser", [0.30, 0.60, 0.80]),  # 167% better: goes on
+        trial_of("creeper", [0.79, 0.80, 0.80]),
+        trial_of("a", [0.50, 0.55, 0.60]),
+        trial_of("b", [0.40, 0.50, 0.55]),
+    ]
+    assert _stopped(spec, trials) == ["a", "creeper"]
+
+
+def test_a_run_that_was_nan_at_the_previous_rung_never_goes_on_by_progress(
+    spec_of: Any, trial_of: Any
+) -> None:
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    trials = _rung3(
+        trial_of,
+        a=[1.0, 0.9, 0.85],
+        b=[1.0, 0.95, 0.9],
+        diverged_then_fine=[math.nan, 0.9, 0.6],  # looks infinitely improved: it is not
+        c=[1.0, 1.0, 0.95],
+    )
+    assert "diverged_then_fine" in _stopped(spec, trials)
+
+
+def test_no_progress_promotion_where_floor_n_over_eta_k_is_zero(
+    spec_of: Any, trial_of: Any
+) -> None:
+    # rung 9 is the second rung above the first: floor(n / 9) is 0 with 4 runs there
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3})
+    done = [trial_of(f"d{i}", [0.5] * 9, RunState.FINISHED) for i in range(3)]
+    riser = trial_of("riser", [2.0, 2.0, 2.0, 1.5, 1.2, 1.0, 0.9, 0.8, 0.7])
+    decisions = asha.decide(spec, [*done, riser])
+    assert [d.run_id for d in decisions] == ["riser"]
+    assert "improvement" not in decisions[0].reason
+
+
+def test_progress_with_strict_uses_the_values_at_the_rungs(spec_of: Any, trial_of: Any) -> None:
+    options = {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3, "strict": True}
+    trials = _rung3(
+        trial_of,
+        riser=[2.0, 1.5, 0.8],  # 60% better at iteration 3 than at iteration 1: goes on
+        relapse=[0.6, 0.3, 0.9],  # worse at iteration 3 than at 1: no improvement
+        a=[1.0, 0.9, 0.85],
+        b=[1.0, 0.95, 0.9],
+    )
+    decisions = {d.run_id: d.reason for d in asha.decide(spec_of("asha", options), trials)}
+    assert sorted(decisions) == ["a", "b", "relapse"]
+    assert decisions["relapse"].startswith("asha rung 3: 0.9 worse than threshold 0.45 (loss at")
+    assert decisions["relapse"].endswith("; no improvement since rung 1")
+    # not strict: the relapse's best by iteration 3 (0.3) leads by level
+    assert "relapse" not in _stopped(spec_of("asha", {**options, "strict": False}), trials)
+
+
+def test_progress_must_be_a_bool(spec_of: Any, trial_of: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        asha.decide(spec_of("asha", {"progress": "yes"}), [trial_of("a", [1.0])])
+    assert [path for path, _ in info.value.violations] == ["early_terminate.progress"]
+
+
+def test_restarted_decisions_are_the_same(spec_of: Any, trial_of: Any) -> None:
+    # the decision is a function of the history only: a copy of it decides the same
+    spec = spec_of("asha", {"min_iter": 1, "max_iter": 27, "eta": 3})
+    trials = _rung3(trial_of, s=[2.0, 1.2, 0.8], f=[0.85, 0.82, 0.8], p=[1.5, 1.4, 1.3])
+    first = asha.decide(spec, trials)
+    again = asha.decide(spec, [trial_of(t.run_id, t.metric_history, t.state) for t in trials])
+    assert first == again and first

@@ -53,7 +53,7 @@ asha_options = st.fixed_dictionaries(
         "min_runs": st.integers(1, 8),
         "strict": st.booleans(),
     },
-    optional={"max_iter": st.integers(10, 40)},
+    optional={"max_iter": st.integers(10, 40), "progress": st.booleans()},
 )
 schedulers = st.one_of(
     st.tuples(st.just("hyperband"), hyperband_options),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,21 +32,25 @@ def test_asha_promotions_with_three_agents(spec_of: Any) -> None:
     assert _outcome(result) == {
         # t=1: run-2 makes rung 1 full (5, 3, 4): run-2 stops at once, run-0 at its next log
         "run-0000": ("stopped", 2),
-        # t=2: run-3 logs 1 at rung 1, so run-1 (3) is out; the stop lands at its next log
-        "run-0001": ("stopped", 3),
+        # t=2: run-3 logs 1 at rung 1: of (5, 3, 4, 1) the best 2 go on (a run is stopped once
+        # n/eta = 4/3 runs did better), so run-1 (3) is promoted; at rung 3 (t=6: 3, 1, 2) only
+        # 1 of 3 goes on, and constant curves never go on by progress
+        "run-0001": ("stopped", 6),
         "run-0002": ("stopped", 1),
         # the best run is promoted through rung 3 and finishes
         "run-0003": ("finished", 9),
-        # t=3: 6 at rung 1 is not in the top third of (5, 3, 4, 1, 6)
+        # t=3: 6 at rung 1 is not among the best 2 of (5, 3, 4, 1, 6)
         "run-0004": ("stopped", 1),
         # t=4: 2 is second of 6 at rung 1 (keep 2): promoted; at rung 3 (t=6) only 1 of 3 goes on
         "run-0005": ("stopped", 3),
     }
-    assert result.epochs == 2 + 3 + 1 + 9 + 1 + 3
+    assert result.epochs == 2 + 6 + 1 + 9 + 1 + 3
     assert result.end_time == 10.0  # run-3 started at t=1 and trained 9 epochs
     reasons = result.stop_reasons()
     assert reasons["run-0005"].startswith("asha rung 3: 2 worse than threshold 1")
-    assert reasons["run-0004"].startswith("asha rung 1: 6 worse than threshold 1")
+    assert reasons["run-0005"].endswith("; no improvement since rung 1")
+    assert reasons["run-0004"].startswith("asha rung 1: 6 worse than threshold 3")
+    assert "best 2 of 5 runs" in reasons["run-0004"]
 
 
 def test_asha_lets_every_run_reach_a_rung_before_min_runs(spec_of: Any) -> None:
@@ -113,3 +118,29 @@ def test_a_scheduler_breaking_the_contract_is_caught(spec_of: Any, state: Any) -
     spec = spec_of("asha", {"min_iter": 1})
     with pytest.raises(SchedulerContractError):
         simulate(spec, _constant([1, 2, 3], epochs=2), _rogue_stopping(state), agents=3)
+
+
+def test_asha_keeps_a_slow_starter_that_improves_fast(spec_of: Any) -> None:
+    def stalling(level: float, slope: float) -> CurveConfig:
+        return CurveConfig(curve=tuple(level * (1 - slope * t) for t in range(1, 28)))
+
+    # the last run learns slowly (third of 7 at rung 1, third of 4 at rung 3), then is the best
+    slow = CurveConfig(curve=tuple(0.1 + math.exp(-(t - 1) / 3) for t in range(1, 28)))
+    configs = [
+        *(stalling(level, 0.001) for level in (2.0, 2.1, 2.2)),
+        stalling(0.5, 0.005),
+        stalling(0.52, 0.004),
+        stalling(2.3, 0.001),
+        slow,
+    ]
+    options = {"min_iter": 1, "max_iter": 27, "eta": 3, "min_runs": 3}
+    result = simulate(spec_of("asha", options), configs, asha.decide, agents=3)
+    assert result.trial("run-0006").state is RunState.FINISHED
+    reasons = result.stop_reasons()
+    assert reasons["run-0000"].startswith("asha rung 3: 1.994 worse than threshold 0.4925")
+    assert reasons["run-0000"].endswith("(the 1 most improved go on too)")
+    # by level alone the slow starter is cut at rung 3
+    level_only = spec_of("asha", {**options, "progress": False})
+    cut = simulate(level_only, configs, asha.decide, agents=3)
+    assert cut.trial("run-0006").state is RunState.STOPPED
+    assert cut.stop_reasons()["run-0006"].startswith("asha rung 3: 0.613417 worse than threshold")

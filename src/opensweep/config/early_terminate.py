@@ -68,10 +68,15 @@ EARLY_TERMINATE_TYPES: dict[str, EarlyTerminateType] = {
             "s": _S,
             "eta": _ETA,
             "min_runs": Option(
-                "int", "runs that must reach a rung before it stops any (default 4)", minimum=1
+                "int", "runs that must reach a rung before it stops any (default 3)", minimum=1
             ),
             "strict": Option(
                 "bool", "compare the value at the rung, not the best up to it (default false)"
+            ),
+            "progress": Option(
+                "bool",
+                "above the first rung, the runs that improved most since the previous rung go on"
+                " too (default true)",
             ),
         },
     ),

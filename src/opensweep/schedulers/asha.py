@@ -1,23 +1,35 @@
 """Asynchronous successive halving (ASHA; Li et al., "A System for Massively Parallel
 Hyperparameter Tuning", MLSys 2020), as a stateless stopping rule over the sweep's runs.
 
-``early_terminate: {type: asha, min_iter: 1, max_iter: 27, eta: 3, min_runs: 4, strict: false}``
+``early_terminate: {type: asha, min_iter: 1, max_iter: 27, eta: 3, min_runs: 3, strict: false,
+progress: true}``
 
 Rungs sit at ``min_iter * eta**k`` iterations (k = 0, 1, ...) below ``max_iter`` (no max_iter:
 no end). With ``max_iter`` and ``s`` the rungs are W&B's hyperband bands ``max_iter / eta**k``
 for k = 1..s, plus ``min_iter``, when given, as a first cheap rung (``min_iter: 1, max_iter: 27,
-s: 1`` gives rungs 1 and 9: the safer setting of benchmarks/early_stop). A run that reached rung k
-goes on only while it is among the best ``max(1, floor(n / eta))`` of the n runs (any state) that
-reached rung k; otherwise it is stopped: ASHA's promotion rule read as a stopping rule (a run is
-promoted by being allowed to train on to the next rung). Ties survive.
+s: 1`` gives rungs 1 and 9: the cautious setting of benchmarks/early_stop).
+
+A running run is judged at the highest rung it reached, against the n runs (any state) that
+reached that rung. It is stopped when both hold:
+
+- by level: at least ``n / eta`` of those runs did strictly better than it at the rung (so the
+  best ``ceil(n / eta)`` go on; ties survive). ASHA's promotion rule read as a stopping rule: a
+  run is promoted by being allowed to train on to the next rung;
+- by progress (``progress: true``, the default; not at the first rung): its improvement since
+  the previous rung is not among the best ``floor(n * r0 / r)`` of those runs, r being this rung
+  and r0 the first (``1/eta^k`` at the k-th rung above the first: 1/3 at rung 3 and 1/9 at rung 9
+  with rungs 1, 3, 9; none while that floor is 0). Improvement is relative, ``(previous - now) /
+  |previous|`` on the compared values; a run that did not improve, or has a NaN/inf at either
+  rung, never goes on by progress. This keeps slow starters (a low learning rate) that learn
+  fast, which the level cut alone kills at the early rungs.
 
 Where it differs from W&B's hyperband and Optuna's pruners, on purpose:
 
 - runs are compared at the same rung only: the best value each run had logged by the rung's
   iteration count (``strict: true``: the value at that iteration), so one noisy epoch does not
   kill a good configuration and a finished run's later values never raise the bar;
-- a rung stops nobody until ``min_runs`` runs reached it, so early runs are not judged against
-  one or two others; a run that went on while its rung had too few runs is judged there once
+- a rung stops nobody until ``min_runs`` runs reached it, so the first runs are not judged
+  against one other; a run that went on while its rung had too few runs is judged there once
   more runs arrive, until it reaches the next rung (everything is recomputed from the history on
   each call, so a restarted controller decides the same);
 - a NaN or infinite value is the worst value, not a missing one: a diverged run is stopped at its
@@ -47,12 +59,14 @@ from opensweep.schedulers._common import (
 from opensweep.schedulers.base import StopDecision
 
 _MAX_RUNGS = 100
+_EPS = 1e-9  # n / eta and n * r0 / r computed in floats: 9 / 3 must count as 3
 
 # Defaults, chosen on benchmarks/early_stop (see its RESULTS.md).
 DEFAULT_ETA = 3
 DEFAULT_MIN_ITER = 1
-DEFAULT_MIN_RUNS = 4
+DEFAULT_MIN_RUNS = 3
 DEFAULT_STRICT = False
+DEFAULT_PROGRESS = True
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,7 @@ class AshaSettings:
     eta: float
     min_runs: int
     strict: bool
+    progress: bool = DEFAULT_PROGRESS
 
 
 def asha_rungs(
@@ -97,6 +112,7 @@ def settings_from_options(options: Mapping[str, Any], limit: int | None = None) 
     s = int_option(options, "s")
     min_runs = int_option(options, "min_runs", DEFAULT_MIN_RUNS) or DEFAULT_MIN_RUNS
     strict = bool_option(options, "strict", DEFAULT_STRICT)
+    progress = bool_option(options, "progress", DEFAULT_PROGRESS)
     min_iter = DEFAULT_MIN_ITER if given_min_iter is None else given_min_iter
     if max_iter is not None and max_iter <= min_iter:
         raise bad_option("max_iter", f"must be greater than min_iter ({min_iter}) (got {max_iter})")
@@ -110,7 +126,9 @@ def settings_from_options(options: Mapping[str, Any], limit: int | None = None) 
             rungs.insert(0, given_min_iter)
         if not rungs:
             raise bad_option("s", "no rung is >= 1: increase max_iter or s, or decrease eta")
-    return AshaSettings(rungs=tuple(rungs), eta=eta, min_runs=min_runs, strict=strict)
+    return AshaSettings(
+        rungs=tuple(rungs), eta=eta, min_runs=min_runs, strict=strict, progress=progress
+    )
 
 
 def _bands_below(max_iter: int, eta: float, s: int) -> list[int]:
@@ -124,34 +142,76 @@ def minimize_space(trial: Trial, metric: MetricSpec) -> list[float]:
     return [sign * v if math.isfinite(v) else math.inf for v in trial.metric_history]
 
 
-@dataclass(frozen=True)
-class RungCut:
-    """The cut at one rung: who is compared and the value a run must not be worse than."""
-
-    rung: int
-    runs: int  # how many runs reached the rung
-    keep: int  # how many of them may go on
-    threshold: float  # the keep-th best value (minimize space); +inf while runs < min_runs
-
-
 def rung_value(values: Sequence[float], rung: int, strict: bool) -> float:
     return values[rung - 1] if strict else min(values[:rung])
 
 
+def improvement(previous: float, now: float) -> float:
+    """Relative improvement ``(previous - now) / |previous|`` (minimize space); -inf when either
+    value is not finite (a diverged run never goes on by progress)."""
+    if not (math.isfinite(previous) and math.isfinite(now)):
+        return -math.inf
+    if previous == 0:
+        return math.inf if now < 0 else (0.0 if now == 0 else -math.inf)
+    return (previous - now) / abs(previous)
+
+
+@dataclass(frozen=True)
+class RungCut:
+    """The cut at one rung: who is compared and what a run must reach to go on."""
+
+    rung: int
+    runs: int  # how many runs reached the rung
+    keep: int  # how many of them go on by level
+    threshold: float  # the keep-th best value (minimize space); +inf while runs < min_runs
+    previous: int | None = None  # the rung before (progress is measured from it)
+    progress_keep: int = 0  # how many go on by improvement since the previous rung (0: none)
+    progress_threshold: float = math.inf  # the progress_keep-th best improvement
+
+
 def rung_cuts(settings: AshaSettings, histories: Sequence[Sequence[float]]) -> dict[int, RungCut]:
     cuts: dict[int, RungCut] = {}
-    for rung in settings.rungs:
-        values = sorted(rung_value(h, rung, settings.strict) for h in histories if len(h) >= rung)
-        keep = max(1, int(len(values) / settings.eta))
-        if len(values) < settings.min_runs:
-            cuts[rung] = RungCut(rung, len(values), len(values), math.inf)
-        else:
-            cuts[rung] = RungCut(rung, len(values), keep, values[keep - 1])
+    first = settings.rungs[0] if settings.rungs else 1
+    for k, rung in enumerate(settings.rungs):
+        reached = [h for h in histories if len(h) >= rung]
+        n = len(reached)
+        if n < settings.min_runs:
+            cuts[rung] = RungCut(rung, n, n, math.inf)
+            continue
+        values = sorted(rung_value(h, rung, settings.strict) for h in reached)
+        keep = min(n, max(1, math.ceil(n / settings.eta - _EPS)))
+        cut = RungCut(rung, n, keep, values[keep - 1])
+        if settings.progress and k > 0:
+            previous = settings.rungs[k - 1]
+            progress_keep = int(n * first / rung + _EPS)
+            if progress_keep >= 1:
+                gains = sorted(
+                    (_gain(h, previous, rung, settings.strict) for h in reached), reverse=True
+                )
+                cut = RungCut(
+                    rung,
+                    n,
+                    keep,
+                    values[keep - 1],
+                    previous,
+                    progress_keep,
+                    gains[progress_keep - 1],
+                )
+        cuts[rung] = cut
     return cuts
 
 
+def _gain(values: Sequence[float], previous: int, rung: int, strict: bool) -> float:
+    return improvement(rung_value(values, previous, strict), rung_value(values, rung, strict))
+
+
+def _percent(gain: float) -> str:
+    return f"{100 * gain:.3g}%" if math.isfinite(gain) else f"{gain}"
+
+
 def decide(spec: SweepSpec, history: Sequence[Trial]) -> list[StopDecision]:
-    """Running runs that are not in the top 1/eta of their highest rung."""
+    """Running runs neither in the top 1/eta of their highest rung nor among its fastest
+    improvers."""
     if spec.early_terminate is None:
         return []
     metric = require_metric(spec)
@@ -169,12 +229,28 @@ def decide(spec: SweepSpec, history: Sequence[Trial]) -> list[StopDecision]:
             continue
         cut = cuts[reached[-1]]
         value = rung_value(values, cut.rung, settings.strict)
-        if value > cut.threshold:
-            what = f"{metric.name} at" if settings.strict else f"best {metric.name} by"
-            reason = (
-                f"asha rung {cut.rung}: {shown(value, metric)} worse than threshold "
-                f"{shown(cut.threshold, metric)} ({what} iteration {cut.rung}; "
-                f"only the best {cut.keep} of {cut.runs} runs at this rung go on)"
-            )
-            decisions.append(StopDecision(run_id=trial.run_id, reason=reason))
+        if value <= cut.threshold:
+            continue
+        gain = -math.inf
+        if cut.previous is not None:
+            gain = _gain(values, cut.previous, cut.rung, settings.strict)
+            if gain > 0 and gain >= cut.progress_threshold:
+                continue  # a fast improver: goes on by progress
+        what = f"{metric.name} at" if settings.strict else f"best {metric.name} by"
+        reason = (
+            f"asha rung {cut.rung}: {shown(value, metric)} worse than threshold "
+            f"{shown(cut.threshold, metric)} ({what} iteration {cut.rung}; "
+            f"only the best {cut.keep} of {cut.runs} runs at this rung go on)"
+        )
+        if cut.previous is not None:
+            since = f"since rung {cut.previous}"
+            if gain > 0:
+                reason += (
+                    f"; improvement {since} {_percent(gain)} below threshold "
+                    f"{_percent(cut.progress_threshold)} (the {cut.progress_keep} most improved "
+                    "go on too)"
+                )
+            else:
+                reason += f"; no improvement {since}"
+        decisions.append(StopDecision(run_id=trial.run_id, reason=reason))
     return decisions
