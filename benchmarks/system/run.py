@@ -390,7 +390,9 @@ def bench_points(pg: str, points: int, with_mlflow: bool) -> dict[str, dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=300, help="trials per measurement")
+    parser.add_argument(
+        "--trials", type=int, default=3000, help="trials per measurement (fewer: noisy rates)"
+    )
     parser.add_argument("--points", type=int, default=20_000, help="points per logger")
     parser.add_argument("--growth", type=int, default=5_000, help="runs for the growth test")
     parser.add_argument(
@@ -429,12 +431,12 @@ def main() -> None:
         with pg_schema(args.postgres) as url:
             growth["PostgreSQL (direct)"] = bench_growth(url, args.growth, budget)
         for name, g in growth.items():
-            # medians of the first and last five windows of 100 runs: one window is noisy
+            # medians of the first and last ten windows of 100 runs: one window is noisy
             rates = g["window_rates"]
-            first, last = statistics.median(rates[:5]), statistics.median(rates[-5:])
-            g["first_500_median"], g["last_500_median"] = first, last
+            first, last = statistics.median(rates[:10]), statistics.median(rates[-10:])
+            g["first_1000_median"], g["last_1000_median"] = first, last
             print(
-                f"  {name}: runs 1-500 {first:.0f}/s, runs {g['runs'] - 499}-{g['runs']} "
+                f"  {name}: runs 1-1000 {first:.0f}/s, runs {g['runs'] - 999}-{g['runs']} "
                 f"{last:.0f}/s (last/first {last / first:.2f})",
                 flush=True,
             )
