@@ -20,6 +20,7 @@ from opensweep import errors
 from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
 from opensweep.store.base import ChangeRun, Propose
 from opensweep.store.sql import codec, schema
+from opensweep.store.sql import statements as q
 from opensweep.store.sql.engine import (
     create_engine,
     dispose,
@@ -28,7 +29,6 @@ from opensweep.store.sql.engine import (
     translate_db_errors,
     write_tx,
 )
-from opensweep.store.sql.raw import RawQuery
 from opensweep.store.sql.tables import history, runs, sweeps
 
 P = ParamSpec("P")
@@ -36,125 +36,7 @@ T = TypeVar("T")
 
 _IN_CHUNK = 500  # ids per IN (...) list; far below SQLite's and PostgreSQL's parameter limits
 _RUN_CACHE_LIMIT = 200_000  # decoded runs kept per store for claim_next (cleared when full)
-_RUN_COLUMNS = tuple(runs.c[name] for name in codec.RUN_READ_COLUMNS)
-_RUN_COLUMNS_AND_PK = (*codec.RUN_READ_COLUMNS, "pk")  # decodes as a run; pk last
-_BUMP_VERSION = {"version": runs.c.version + 1}
 
-# PostgreSQL: one statement with one array per column (a single round trip, a constant statement
-# text the server can keep prepared), about twice as fast as executemany for a 500-value batch.
-_PG_HISTORY_UPSERT = sa.text(
-    "INSERT INTO history (run_pk, key, step, num, value, time) "
-    "SELECT * FROM unnest(CAST(:run_pk AS integer[]), CAST(:key AS text[]), "
-    "CAST(:step AS bigint[]), CAST(:num AS float8[]), CAST(:value AS text[]), "
-    "CAST(:time AS float8[])) "
-    "ON CONFLICT (run_pk, key, step) DO UPDATE "
-    "SET num = excluded.num, value = excluded.value, time = excluded.time"
-)
-_METRIC_SERIES = RawQuery(
-    sa.select(runs.c.id, history.c.num, history.c.value, history.c.step)
-    .select_from(
-        runs.outerjoin(
-            history,
-            sa.and_(history.c.run_pk == runs.c.pk, history.c.key == sa.bindparam("metric")),
-        )
-    )
-    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-    .order_by(runs.c.pk, history.c.step)
-)
-_RUN_INDEX = RawQuery(
-    sa.select(runs.c.pk, runs.c.version)
-    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-    .order_by(runs.c.pk)
-)
-_LIST_RUNS = RawQuery(
-    sa.select(*_RUN_COLUMNS).where(runs.c.sweep_id == sa.bindparam("sweep_id")).order_by(runs.c.pk)
-)
-_LIST_RUNS_AFTER = RawQuery(
-    sa.select(*_RUN_COLUMNS)
-    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-    .where(runs.c.updated_at > sa.bindparam("after"))
-    .order_by(runs.c.pk)
-)
-# Runs of a sweep after a position: by primary key when this store knows the pk at that
-# position (a SweepCursor), else by OFFSET (which steps over every earlier run in the index).
-_RUNS_AFTER_PK = RawQuery(
-    sa.select(*_RUN_COLUMNS, runs.c.pk)
-    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-    .where(runs.c.pk > sa.bindparam("pk"))
-    .order_by(runs.c.pk)
-)
-_RUNS_AFTER_OFFSET = RawQuery(
-    sa.select(*_RUN_COLUMNS, runs.c.pk)
-    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-    .order_by(runs.c.pk)
-    .limit(sa.bindparam("limit"))
-    .offset(sa.bindparam("skip"))
-)
-_COUNT_AND_LAST_PK = sa.select(sa.func.count(), sa.func.max(runs.c.pk)).where(
-    runs.c.sweep_id == sa.bindparam("sweep_id")
-)
-_COUNT_AFTER_PK = RawQuery(
-    sa.select(sa.func.count())
-    .select_from(runs)
-    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-    .where(runs.c.pk > sa.bindparam("pk"))
-)
-# Hot statements are built once, with bind parameters: building a Core expression costs more
-# than running it (a sweep lookup on SQLite: 230 us built per call, 75 us prebuilt).
-_SWEEP_COLUMNS = tuple(sweeps.c[name] for name in codec.SWEEP_READ_COLUMNS)
-_SWEEP_BY_ID = sa.select(*_SWEEP_COLUMNS).where(sweeps.c.id == sa.bindparam("sweep_id"))
-_RAW_SWEEP = RawQuery(_SWEEP_BY_ID)
-_RAW_SWEEP_LOCKED = RawQuery(_SWEEP_BY_ID.with_for_update())
-_SWEEP_EXISTS = sa.select(sweeps.c.id).where(sweeps.c.id == sa.bindparam("sweep_id"))
-_INSERT_RUN = runs.insert()
-_COUNT_RUNS = (
-    sa.select(sa.func.count()).select_from(runs).where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-)
-_COUNT_RUNS_IN = _COUNT_RUNS.where(runs.c.state.in_(sa.bindparam("states", expanding=True)))
-_COUNT_RUNS_IN_STATE = RawQuery(_COUNT_RUNS.where(runs.c.state == sa.bindparam("state")))
-_LIST_RUNS_IN = (
-    sa.select(*_RUN_COLUMNS)
-    .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
-    .where(runs.c.state.in_(sa.bindparam("states", expanding=True)))
-    .order_by(runs.c.pk)
-)
-_LIST_RUNS_IN_AFTER = _LIST_RUNS_IN.where(runs.c.updated_at > sa.bindparam("after"))
-_HEARTBEAT = (
-    runs.update()
-    .where(runs.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .where(runs.c.state == RunState.RUNNING.value)
-    .values(heartbeat_at=sa.bindparam("now"), **_BUMP_VERSION)
-)
-
-
-@functools.cache
-def _select_run(columns: tuple[str, ...], lock: bool) -> RawQuery:
-    query = sa.select(*(runs.c[name] for name in columns)).where(
-        runs.c.id == sa.bindparam("run_id")
-    )
-    return RawQuery(query.with_for_update() if lock else query)
-
-
-@functools.cache
-def _update_run(key: str, names: tuple[str, ...], returning: bool = False) -> RawQuery:
-    """``UPDATE runs SET <names> = :v_<name>, version = version + 1 WHERE <key> = :key``
-    (``RETURNING`` the run's columns when asked)."""
-    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in names}
-    update = runs.update().where(runs.c[key] == sa.bindparam("key"))
-    update = update.values(**values, **_BUMP_VERSION)
-    return RawQuery(update.returning(*_RUN_COLUMNS) if returning else update)
-
-
-def _run_update_params(key: Any, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {"key": key, **{f"v_{name}": value for name, value in values.items()}}
-
-
-_HISTORY_COLUMNS = ("run_pk", "key", "step", "num", "value", "time")
-_SQLITE_HISTORY_UPSERT = (
-    "INSERT INTO history (run_pk, key, step, num, value, time) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (run_pk, key, step) DO UPDATE "
-    "SET num = excluded.num, value = excluded.value, time = excluded.time"
-)
 
 # Verb used in messages for a sweep state change (W&B: "Cannot pause finished sweep.").
 _VERB = {
@@ -202,7 +84,7 @@ class SQLStore:
     def create_sweep(self, sweep: Sweep) -> None:
         row = codec.sweep_to_row(sweep)
         with write_tx(self._engine) as conn:
-            exists = conn.execute(_SWEEP_EXISTS, {"sweep_id": sweep.id}).first()
+            exists = conn.execute(q.SWEEP_EXISTS, {"sweep_id": sweep.id}).first()
             if exists is not None:
                 raise errors.Conflict(
                     f"sweep {sweep.id!r} already exists", details={"sweep_id": sweep.id}
@@ -216,7 +98,7 @@ class SQLStore:
 
     @_guard
     def list_sweeps(self, project: str | None = None) -> list[Sweep]:
-        query = sa.select(*_SWEEP_COLUMNS).order_by(sweeps.c.created_at, sweeps.c.id)
+        query = sa.select(*q.SWEEP_COLUMNS).order_by(sweeps.c.created_at, sweeps.c.id)
         if project is not None:
             query = query.where(sweeps.c.project == project)
         with read_tx(self._engine) as conn:
@@ -301,24 +183,24 @@ class SQLStore:
             if not wanted:
                 return []
             params: dict[str, Any] = {"sweep_id": sweep_id, "states": wanted}
-            query = _LIST_RUNS_IN
+            query = q.LIST_RUNS_IN
             if updated_after is not None:
-                query, params["after"] = _LIST_RUNS_IN_AFTER, float(updated_after)
+                query, params["after"] = q.LIST_RUNS_IN_AFTER, float(updated_after)
             with read_tx(self._engine) as conn:
                 rows = conn.execute(query, params).all()
         else:
             with read_tx(self._engine) as conn:
                 if updated_after is None:
-                    rows = _LIST_RUNS.rows(conn, sweep_id=sweep_id)
+                    rows = q.LIST_RUNS.rows(conn, sweep_id=sweep_id)
                 else:
-                    rows = _LIST_RUNS_AFTER.rows(
+                    rows = q.LIST_RUNS_AFTER.rows(
                         conn, sweep_id=sweep_id, after=float(updated_after)
                     )
         return [codec.run_from_row(row) for row in rows]
 
     @_guard
     def list_plain_runs(self, states: Iterable[RunState] | None = None) -> list[Run]:
-        query = sa.select(*_RUN_COLUMNS).where(runs.c.sweep_id.is_(None))
+        query = sa.select(*q.RUN_COLUMNS).where(runs.c.sweep_id.is_(None))
         if states is not None:
             query = query.where(runs.c.state.in_(_state_values(states)))
         with read_tx(self._engine) as conn:
@@ -333,16 +215,16 @@ class SQLStore:
             with read_tx(self._engine) as conn:  # by the (sweep_id, state) index
                 if len(wanted) == 1:  # "how many are running" after every finished run
                     return int(
-                        _COUNT_RUNS_IN_STATE.rows(conn, sweep_id=sweep_id, state=wanted[0])[0][0]
+                        q.COUNT_RUNS_IN_STATE.rows(conn, sweep_id=sweep_id, state=wanted[0])[0][0]
                     )
                 params = {"sweep_id": sweep_id, "states": wanted}
-                return int(conn.execute(_COUNT_RUNS_IN, params).scalar_one())
+                return int(conn.execute(q.COUNT_RUNS_IN, params).scalar_one())
         cursor = self._cursors.get(sweep_id)
         with read_tx(self._engine) as conn:
             if cursor is not None:  # count only the runs after the last one this store knows
                 after = {"sweep_id": sweep_id, "pk": cursor[1]}
-                return cursor[0] + int(_COUNT_AFTER_PK.rows(conn, **after)[0][0])
-            count, last_pk = conn.execute(_COUNT_AND_LAST_PK, {"sweep_id": sweep_id}).one()
+                return cursor[0] + int(q.COUNT_AFTER_PK.rows(conn, **after)[0][0])
+            count, last_pk = conn.execute(q.COUNT_AND_LAST_PK, {"sweep_id": sweep_id}).one()
         if last_pk is not None:
             self._cursors.advance(sweep_id, int(count), int(last_pk))
         return int(count)
@@ -370,7 +252,7 @@ class SQLStore:
         with write_tx(self._engine) as conn:
             pk, sweep_id = self._run_row(conn, run_id, lock=True, columns=("pk", "sweep_id"))
             changes = {"notes": str(notes), "updated_at": float(now)}
-            _update_run("pk", tuple(changes)).run(conn, **_run_update_params(pk, changes))
+            q.update_run("pk", tuple(changes)).run(conn, **q.run_update_params(pk, changes))
             if sweep_id is not None:
                 # A note can change what a claim sees of old runs (a requeued grid point is
                 # free again): readers that keep a sweep's runs notice it by the sweep's
@@ -391,7 +273,9 @@ class SQLStore:
             return
         with write_tx(self._engine) as conn:
             for start in range(0, len(ids), _IN_CHUNK):
-                conn.execute(_HEARTBEAT, {"ids": ids[start : start + _IN_CHUNK], "now": float(now)})
+                conn.execute(
+                    q.HEARTBEAT, {"ids": ids[start : start + _IN_CHUNK], "now": float(now)}
+                )
 
     # ------------------------------------------------------------------ metrics
     @_guard
@@ -408,7 +292,7 @@ class SQLStore:
         ``list_runs(updated_after=...)`` poller sees the new summary."""
         values = _history_params(rows)
         with write_tx(self._engine) as conn:
-            row = self._run_row(conn, run_id, lock=True, columns=_RUN_COLUMNS_AND_PK)
+            row = self._run_row(conn, run_id, lock=True, columns=q.RUN_COLUMNS_AND_PK)
             current = codec.run_from_row(row)
             if int(seq) <= current.last_seq:
                 return None  # already applied: a retry of a batch that got through
@@ -426,7 +310,7 @@ class SQLStore:
             if now is not None:
                 after["updated_at"] = float(now)
             changes = {name: codec.run_column(name, value) for name, value in after.items()}
-            _update_run("pk", tuple(changes)).run(conn, **_run_update_params(pk, changes))
+            q.update_run("pk", tuple(changes)).run(conn, **q.run_update_params(pk, changes))
             if summary:  # as a reader will see it (decoded from the stored JSON)
                 after["summary"] = codec.loads(changes["summary"])
             return dataclasses.replace(current, **after)
@@ -478,7 +362,7 @@ class SQLStore:
         series: dict[str, list[Any]] = {}
         decode = codec.decode_metric
         with read_tx(self._engine) as conn:
-            rows = _METRIC_SERIES.rows(conn, sweep_id=sweep_id, metric=metric)
+            rows = q.METRIC_SERIES.rows(conn, sweep_id=sweep_id, metric=metric)
         for run_id, num, value, step in rows:
             values = series.setdefault(run_id, [])
             if step is not None:
@@ -490,7 +374,7 @@ class SQLStore:
 
     # ------------------------------------------------------------------ helpers
     def _sweep(self, conn: Connection, sweep_id: str, *, lock: bool = False) -> Sweep:
-        row = (_RAW_SWEEP_LOCKED if lock else _RAW_SWEEP).first(conn, sweep_id=sweep_id)
+        row = (q.RAW_SWEEP_LOCKED if lock else q.RAW_SWEEP).first(conn, sweep_id=sweep_id)
         if row is None:
             raise errors.NotFound(f"sweep {sweep_id!r} not found", details={"sweep_id": sweep_id})
         return codec.sweep_from_row(row)
@@ -503,7 +387,7 @@ class SQLStore:
         lock: bool = False,
         columns: tuple[str, ...] = codec.RUN_READ_COLUMNS,
     ) -> Any:
-        row = _select_run(columns, lock).first(conn, run_id=run_id)
+        row = q.select_run(columns, lock).first(conn, run_id=run_id)
         if row is None:
             raise errors.NotFound(f"run {run_id!r} not found", details={"run_id": run_id})
         return row
@@ -521,11 +405,11 @@ class SQLStore:
             values = {name: codec.run_column(name, changes[name]) for name in changes}
         except (TypeError, ValueError) as exc:
             raise errors.InvalidRequest(f"invalid run change: {exc}") from None
-        params = _run_update_params(current.id, values)
+        params = q.run_update_params(current.id, values)
         if conn.dialect.update_returning:  # SQLite >= 3.35, PostgreSQL: one round trip
-            (row,) = _update_run("id", tuple(values), returning=True).rows(conn, **params)
+            (row,) = q.update_run("id", tuple(values), returning=True).rows(conn, **params)
         else:
-            _update_run("id", tuple(values)).run(conn, **params)
+            q.update_run("id", tuple(values)).run(conn, **params)
             row = self._run_row(conn, current.id)
         return codec.run_from_row(row)
 
@@ -534,7 +418,7 @@ class SQLStore:
         # No look-up first (a round trip on every claim): the unique id refuses a duplicate.
         # The failed statement ends the transaction on PostgreSQL; Conflict rolls it back.
         try:
-            result = conn.execute(_INSERT_RUN, codec.run_to_row(run))
+            result = conn.execute(q.INSERT_RUN, codec.run_to_row(run))
         except sa.exc.IntegrityError:
             raise errors.Conflict(
                 f"run {run.id!r} already exists", details={"run_id": run.id}
@@ -547,9 +431,9 @@ class SQLStore:
         """The sweep's runs from creation index ``skip`` on."""
         cursor = self._cursors.get(sweep_id)
         if cursor is not None and cursor[0] == skip:
-            rows = _RUNS_AFTER_PK.rows(conn, sweep_id=sweep_id, pk=cursor[1])
+            rows = q.RUNS_AFTER_PK.rows(conn, sweep_id=sweep_id, pk=cursor[1])
         else:
-            rows = _RUNS_AFTER_OFFSET.rows(conn, **_after(sweep_id, skip))
+            rows = q.RUNS_AFTER_OFFSET.rows(conn, **_after(sweep_id, skip))
         if rows:
             self._cursors.advance(sweep_id, skip + len(rows), rows[-1][-1])
         return [codec.run_from_row(row) for row in rows]
@@ -558,13 +442,13 @@ class SQLStore:
         """Every run of a sweep in creation order, decoding only rows changed since this store
         last read them (``version``): ``claim_next`` holds the sweep lock while it reads, so
         its cost must not grow with the decoding of thousands of unchanged runs."""
-        index = _RUN_INDEX.rows(conn, sweep_id=sweep_id)
+        index = q.RUN_INDEX.rows(conn, sweep_id=sweep_id)
         cache = self._run_cache
         if len(cache) + len(index) > _RUN_CACHE_LIMIT:
             cache.clear()
         stale = [pk for pk, version in index if (cache.get(pk) or (None,))[0] != version]
         if stale:
-            query = sa.select(runs.c.pk, runs.c.version, *_RUN_COLUMNS)
+            query = sa.select(runs.c.pk, runs.c.version, *q.RUN_COLUMNS)
             if len(stale) * 2 > len(index):
                 chunks = [query.where(runs.c.sweep_id == sweep_id)]
             else:
@@ -582,13 +466,13 @@ class SQLStore:
     def _insert_history(self, conn: Connection, run_pk: int, values: list[tuple[Any, ...]]) -> None:
         """Insert history values; a repeated (run, key, step) keeps the last value."""
         if self.dialect == "postgresql":
-            columns = dict(zip(_HISTORY_COLUMNS[1:], zip(*values, strict=True), strict=True))
+            columns = dict(zip(q.HISTORY_COLUMNS[1:], zip(*values, strict=True), strict=True))
             conn.execute(
-                _PG_HISTORY_UPSERT,
+                q.PG_HISTORY_UPSERT,
                 {"run_pk": [run_pk] * len(values), **{k: list(v) for k, v in columns.items()}},
             )
         else:  # SQLite: the driver's executemany on plain tuples (no per-row Python work)
-            conn.exec_driver_sql(_SQLITE_HISTORY_UPSERT, [(run_pk, *v) for v in values])
+            conn.exec_driver_sql(q.SQLITE_HISTORY_UPSERT, [(run_pk, *v) for v in values])
 
 
 def _history_params(rows: Sequence[MetricRow]) -> list[tuple[Any, ...]]:
