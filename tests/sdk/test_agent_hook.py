@@ -60,6 +60,22 @@ def test_function_mode_joins_the_run_with_merged_config(client: Client) -> None:
     assert [r.values["loss"] for r in client.history(record.id)] == [1.0, 0.5]
 
 
+def test_a_sweep_run_saves_the_scripts_config_and_its_updates(client: Client) -> None:
+    record = next_run(client)
+    with agent_context(client, record):
+        opensweep.init(config={"opt": {"name": "sgd", "momentum": 0.9}, "epochs": 2})
+        opensweep.config.update({"lr": 123.0, "note": "first try"})  # lr is the sweep's
+        saved = dict(client.get_run(record.id).config)
+    assert saved == {
+        "lr": record.config["lr"],
+        "opt": {"name": "adam", "momentum": 0.9},
+        "epochs": 2,
+        "note": "first try",
+    }
+    client.finish_run(record.id, exit_code=0)
+    assert dict(client.get_run(record.id).config) == saved
+
+
 def test_close_writes_every_row_before_the_agent_ends_the_run(client: Client) -> None:
     record = next_run(client)
     with agent_context(client, record) as ctx:

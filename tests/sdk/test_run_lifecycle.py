@@ -132,3 +132,15 @@ def test_exit_without_finish_ends_the_run(
     if mode == "raise":
         assert "RuntimeError: boom" in (run.error or "")
         assert "RuntimeError: boom" in out.stderr  # the user still sees the traceback
+
+
+def test_config_written_after_init_is_saved(client: Client) -> None:
+    run = opensweep.init(config={"lr": 0.1})
+    opensweep.config.update({"epochs": 3})
+    opensweep.config.batch = 64
+    assert dict(client.get_run(run.id).config) == {"lr": 0.1, "epochs": 3, "batch": 64}
+    opensweep.config.setdefaults({"lr": 9.9, "seed": 7})  # only the missing key is set
+    run.finish()
+    assert dict(client.get_run(run.id).config) == {"lr": 0.1, "epochs": 3, "batch": 64, "seed": 7}
+    with pytest.raises(opensweep.OpenSweepError, match="finished"):
+        run.config.late = 1

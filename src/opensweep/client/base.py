@@ -57,6 +57,11 @@ class Client(Protocol):
         config: Mapping[str, Any] | None = None,
     ) -> Run: ...  # a plain tracked run outside any sweep
     def get_run(self, run_id: str) -> Run: ...
+    def update_config(self, run_id: str, config: Mapping[str, Any]) -> Run:
+        """Set top-level keys of a running run's config (``wandb.config.update``); a sweep
+        run's parameters keep the values the sweep gave them. Conflict once the run ended."""
+        ...
+
     def list_runs(self, sweep_id: str, *, updated_after: float | None = None) -> list[Run]: ...
     def finish_run(
         self,

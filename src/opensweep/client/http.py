@@ -322,6 +322,12 @@ class HttpClient:
         data = self._call("GET", f"/runs/{_seg(run_id)}", safe=True)
         return self._decode(codec.run_from_wire, data)
 
+    def update_config(self, run_id: str, config: Mapping[str, Any]) -> Run:
+        # Setting keys to values is idempotent: safe to send again after a lost answer.
+        body = {"config": encode_value(dict(config))}
+        data = self._call("POST", f"/runs/{_seg(run_id)}/config", body, safe=True)
+        return self._decode(codec.run_from_wire, data)
+
     def list_runs(self, sweep_id: str, *, updated_after: float | None = None) -> list[Run]:
         params = {} if updated_after is None else {"updated_after": repr(float(updated_after))}
         data = self._call("GET", f"/sweeps/{_seg(sweep_id)}/runs", params=params, safe=True)

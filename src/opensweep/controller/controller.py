@@ -30,6 +30,7 @@ Decisions the issues leave open (documented here, pinned by ``tests/controller``
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import operator
 import secrets
@@ -55,6 +56,7 @@ from opensweep.core.model import (
     SweepState,
     run_state_from_exit,
 )
+from opensweep.core.space import get_path, set_path
 from opensweep.errors import ConfigError, Conflict, InvalidRequest, NotFound, OpenSweepError
 from opensweep.schedulers.registry import SCHEDULER_NAMES, get_scheduler
 from opensweep.search.registry import METHOD_NAMES, get_method
@@ -66,6 +68,7 @@ REQUEUED_NOTE = "requeued by rerun-crashed: its grid point is handed out again"
 # Methods whose suggestions do not depend on metric values: next_run skips reading them.
 _METRIC_BLIND_METHODS = frozenset({"grid", "random"})
 _SEED_MASK = (1 << 63) - 1  # run seeds fit a signed 64-bit column
+_ABSENT: Any = object()
 _ID_ATTEMPTS = 3  # an 8-character id collides about once in 1e12 draws: retrying is enough
 
 
@@ -278,6 +281,30 @@ class Controller:
             else:
                 self._crash_stale([run], now)
             run = self.store.get_run(run_id)
+        return run
+
+    def update_config(self, run_id: str, config: Mapping[str, Any]) -> Run:
+        if not isinstance(config, Mapping) or not all(isinstance(k, str) for k in config):
+            raise InvalidRequest("config must be a mapping with string keys")
+        now = self.clock.now()
+
+        def change(run: Run, sweep: Sweep | None) -> dict[str, Any] | None:
+            if run.state.is_terminal:
+                raise Conflict(
+                    f"run {run.id!r} is already {run.state.value}; its config cannot change",
+                    details={"run_id": run.id, "state": run.state.value},
+                )
+            merged = copy.deepcopy({**run.config, **config})
+            if sweep is not None:  # the sweep's choices stand (the SDK warns the user)
+                for param in self._spec(sweep).space.params:
+                    chosen = get_path(run.config, param.path, _ABSENT)
+                    if chosen is not _ABSENT:
+                        set_path(merged, param.path, chosen)
+            if merged == run.config:
+                return None
+            return {"config": merged, "updated_at": now}
+
+        run, _ = self.store.change_run(run_id, change)
         return run
 
     def list_runs(self, sweep_id: str, *, updated_after: float | None = None) -> list[Run]:

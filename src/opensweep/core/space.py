@@ -410,6 +410,8 @@ class Param:
         if v is None or math.isnan(v):
             return math.nan
         if d == "int_uniform":
+            if math.isinf(v):  # math.floor cannot take it; beyond either end of the range
+                return 1.0 if v > 0 else 0.0
             first, last = int(s["min"]), int(s["max"])
             return _clip((math.floor(v) - first + 1) / (last - first + 1), 0.0, 1.0)
         if d in ("uniform", "q_uniform"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +68,32 @@ def config_as_dict(config: Any) -> dict[str, Any]:
 
 
 class Config(AttributeMapping):
-    """A dict with attribute access. ``dict(config)``, ``config.keys()``, ``"lr" in config``..."""
+    """A dict with attribute access. ``dict(config)``, ``config.keys()``, ``"lr" in config``...
+
+    A run saves what is set here (see :meth:`opensweep.sdk.run.Run`): it listens with
+    ``_listen``; deleting a key only removes it here.
+    """
 
     kind = "config"
     _locked: frozenset[str]
+    _listener: Callable[[], None] | None
 
     def __init__(
         self, data: Mapping[str, Any] | None = None, *, locked: Iterable[str] = ()
     ) -> None:
         super().__init__(data)
         object.__setattr__(self, "_locked", frozenset(locked))
+        object.__setattr__(self, "_listener", None)
+
+    def _listen(self, listener: Callable[[], None] | None) -> None:
+        """Call ``listener`` after each write that changed something (one call per write)."""
+        object.__setattr__(self, "_listener", listener)
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if self._set(key, value):
+            self._changed()
+
+    def _set(self, key: str, value: Any) -> bool:
         if not isinstance(key, str):
             raise InvalidRequest(f"config keys must be strings, got {key!r}")
         if key in self._locked and self._data.get(key) != value:
@@ -89,22 +103,28 @@ class Config(AttributeMapping):
                 self._data.get(key),
                 value,
             )
-            return
+            return False
         self._data[key] = value
+        return True
+
+    def _changed(self) -> None:
+        if self._listener is not None:
+            self._listener()
 
     # W&B methods
     def update(  # type: ignore[override]  # W&B's signature: update(d, allow_val_change=None)
         self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any
     ) -> None:
         """Set several keys; ``allow_val_change`` is accepted (values may always change)."""
-        for key, value in {**config_as_dict(d), **kwargs}.items():
-            self[key] = value
+        changed = [self._set(key, value) for key, value in {**config_as_dict(d), **kwargs}.items()]
+        if any(changed):
+            self._changed()
 
     def setdefaults(self, d: Mapping[str, Any]) -> None:
         """Set the keys of ``d`` that are not set yet (W&B's ``config.setdefaults``)."""
-        for key, value in config_as_dict(d).items():
-            if key not in self._data:
-                self[key] = value
+        missing = {k: v for k, v in config_as_dict(d).items() if k not in self._data}
+        if any([self._set(key, value) for key, value in missing.items()]):
+            self._changed()
 
     def as_dict(self) -> dict[str, Any]:
         """A deep copy as plain dicts."""

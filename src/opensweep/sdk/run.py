@@ -92,6 +92,8 @@ class Run:
         self.error: str | None = None  # traceback of an exception that ended a `with` block
         self._end_state: model.RunState | None = None  # e.g. killed by Ctrl-C
         self.config = config
+        self._config_saved: dict[str, Any] = dict(record.config)
+        config._listen(self._config_written)
         self.summary = Summary(record.summary, on_write=self._summary_written)
         self._summary_data = self.summary._data
         self._writer = LogWriter(
@@ -104,6 +106,7 @@ class Run:
             started_at=record.created_at,
         )
         self.started_at = time.time()
+        self._save_config()  # a sweep run's config also holds the script's defaults
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -234,6 +237,25 @@ class Run:
         with self._lock:
             self._writer.put_summary({k: snapshot(v) for k, v in values.items()})
 
+    def _config_written(self) -> None:
+        if self._finished:
+            raise OpenSweepError(f"run {self.id} is finished: its config can no longer change")
+        self._save_config()
+
+    def _save_config(self, *, last_chance: bool = False) -> None:
+        """Send the config when it differs from what the store has (sweep defaults merged at
+        init, ``config.update`` later). A failure is retried at ``finish()``, where it warns."""
+        current = {k: snapshot(v) for k, v in self.config._data.items()}
+        if current == self._config_saved:
+            return
+        try:
+            self._client.update_config(self.id, current)
+        except OpenSweepError as exc:
+            if last_chance:
+                logger.warning("opensweep: could not save the config of run %s: %s", self.id, exc)
+            return
+        self._config_saved = current
+
     def flush(self, timeout: float | None = None) -> bool:
         """Commit the pending row and wait until everything logged so far is written."""
         with self._lock:
@@ -263,6 +285,7 @@ class Run:
         if exit_code is not None:
             self.exit_code = exit_code
         try:
+            self._save_config(last_chance=True)  # while the run still accepts it
             self.flushed = self._writer.close(timeout)
             if self._mode is RunMode.PLAIN:
                 self._end_plain_run()

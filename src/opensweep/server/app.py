@@ -47,6 +47,7 @@ from opensweep.wire.models import (
     StartRunRequest,
     SweepActionRequest,
     SweepOut,
+    UpdateConfigRequest,
 )
 
 log = logging.getLogger("opensweep.server")
@@ -209,6 +210,12 @@ def _api_router(backend: Client) -> APIRouter:
     def get_run(run_id: IdParam) -> Response:
         codec.check_json(run_id, "run_id")
         return _json(codec.run_to_wire(backend.get_run(run_id)))
+
+    @api.post("/runs/{run_id}/config", response_model=RunOut, tags=["runs"])
+    def update_config(run_id: IdParam, body: UpdateConfigRequest) -> Response:
+        """Set top-level keys of a running run's config (a sweep's parameters stand)."""
+        config = codec.check_object(body.config, "config") or {}
+        return _json(codec.run_to_wire(backend.update_config(run_id, config)))
 
     @api.post("/runs/{run_id}/finish", response_model=RunOut, tags=["runs"])
     def finish_run(run_id: IdParam, body: FinishRunRequest) -> Response:

@@ -335,6 +335,28 @@ class ClientContract:
         assert same_value(dict(client.get_run(run.id).config), {"lr": 0.1, "inf": INF})
         assert client.start_run().name  # a name is generated
 
+    def test_config_updates_are_saved_until_the_run_ends(self, client: Client) -> None:
+        run = client.start_run(config={"lr": 0.1, "opt": {"name": "adam"}})
+        after = client.update_config(run.id, {"epochs": 10, "opt": {"name": "sgd"}, "x": NAN})
+        expected = {"lr": 0.1, "opt": {"name": "sgd"}, "epochs": 10, "x": NAN}
+        assert same_value(dict(after.config), expected)
+        assert same_value(dict(client.get_run(run.id).config), expected)
+        client.finish_run(run.id, exit_code=0)
+        with pytest.raises(Conflict, match="config cannot change"):
+            client.update_config(run.id, {"epochs": 11})
+        assert client.get_run(run.id).config["epochs"] == 10
+        with pytest.raises(NotFound):
+            client.update_config("no-such-run", {"a": 1})
+
+    def test_config_updates_keep_the_sweeps_parameters(self, client: Client) -> None:
+        sweep = client.create_sweep(GRID_CONFIG)
+        run = client.next_run(sweep.id, "agent")
+        assert run is not None
+        chosen = dict(run.config)
+        after = client.update_config(run.id, {"lr": 123.0, "epochs": 5, "optimizer": "rmsprop"})
+        assert dict(after.config) == {**chosen, "epochs": 5}
+        assert dict(client.get_run(run.id).config) == {**chosen, "epochs": 5}
+
     # -------------------------------------------------------------- sweep states
     def test_pause_and_resume(self, client: Client) -> None:
         sweep = client.create_sweep(GRID_CONFIG)

@@ -81,6 +81,10 @@ class StartRunRequest(_Request):
     config: dict[str, Any] | None = None
 
 
+class UpdateConfigRequest(_Request):
+    config: dict[str, Any] = Field(description="Top-level keys to set in the run's config.")
+
+
 class FinishRunRequest(_Request):
     state: TerminalRunStateName | None = None
     exit_code: ExitCode | None = None
