@@ -76,23 +76,10 @@ class Encoder:
 
     def encode(self, config: Mapping[str, Any]) -> np.ndarray:
         """A run config -> coordinates; NaN where a value is missing or not in the space."""
-        out = np.full(self.d, np.nan)
-        for j, dim in enumerate(self.dims):
-            value = get_path(config, dim.param.path, _MISSING)
-            if value is _MISSING:
-                continue
-            if dim.categorical:
-                index = dim.param.index(value)
-                if index is not None:
-                    out[j] = float(index)
-                continue
-            try:
-                u = float(dim.param.cdf(value))
-            except (TypeError, ValueError):
-                continue
-            if np.isfinite(u):
-                out[j] = min(max(u, dim.lo), dim.hi)
-        return out
+        return np.array(
+            [_coordinate(dim, get_path(config, dim.param.path, _MISSING)) for dim in self.dims],
+            dtype=float,
+        )
 
     def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """:meth:`encode` for many configs, vectorised for the common distributions."""
@@ -103,19 +90,7 @@ class Encoder:
             if fast is not None:
                 out[:, j] = np.clip(fast, dim.lo, dim.hi)  # NaN stays NaN
                 continue
-            for i, value in enumerate(values):
-                if value is _MISSING:
-                    continue
-                if dim.categorical:
-                    index = dim.param.index(value)
-                    out[i, j] = np.nan if index is None else float(index)
-                    continue
-                try:
-                    u = float(dim.param.cdf(value))
-                except (TypeError, ValueError):
-                    continue
-                if np.isfinite(u):
-                    out[i, j] = min(max(u, dim.lo), dim.hi)
+            out[:, j] = [_coordinate(dim, value) for value in values]
         return out
 
     def decode(self, x: np.ndarray) -> dict[str, Any]:
@@ -164,6 +139,20 @@ def _as_number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
     return float(value)
+
+
+def _coordinate(dim: Dim, value: Any) -> float:
+    """One value's coordinate on ``dim``; NaN when missing or not in the space."""
+    if value is _MISSING:
+        return math.nan
+    if dim.categorical:
+        index = dim.param.index(value)
+        return math.nan if index is None else float(index)
+    try:
+        u = float(dim.param.cdf(value))
+    except (TypeError, ValueError):
+        return math.nan
+    return min(max(u, dim.lo), dim.hi) if math.isfinite(u) else math.nan
 
 
 def _vector_cdf(p: Param, values: list[Any]) -> np.ndarray | None:
