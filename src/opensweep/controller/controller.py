@@ -495,12 +495,13 @@ class Controller:
     def _exhausted(self, sweep: Sweep, spec: SweepSpec) -> bool:
         """Would ``next_run`` hand out nothing more? Cheap checks first: this runs after every
         finished run of a sweep with a ``run_cap``."""
-        if spec.run_cap is not None and self.store.count_runs(sweep.id) >= spec.run_cap:
-            # requeued runs do not count: only now is it worth reading the crashed ones
-            crashed = self.store.list_runs(sweep.id, states=[RunState.CRASHED])
-            active = self.store.count_runs(sweep.id) - sum(map(is_requeued, crashed))
-            if _cap_reason(spec, active) is not None:
-                return True
+        if spec.run_cap is not None:
+            total = self.store.count_runs(sweep.id)
+            if total >= spec.run_cap:
+                # requeued runs do not count: only now is it worth reading the crashed ones
+                crashed = self.store.list_runs(sweep.id, states=[RunState.CRASHED])
+                if _cap_reason(spec, total - sum(map(is_requeued, crashed))) is not None:
+                    return True
         series = self._series(sweep.id, spec)
         if series is not None:  # a metric.target
             finished = self.store.list_runs(sweep.id, states=[RunState.FINISHED])
