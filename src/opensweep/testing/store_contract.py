@@ -499,6 +499,15 @@ class StoreContract:
         summary = dict(store.get_run("r").summary)
         assert same(summary, {"loss": INF, "acc": NAN, "tag": "a", "new": {"x": -INF}})
         assert store.get_run("r").last_seq == 1
+        # every value keeps its type and exact value through a merge (a float stays a float)
+        exact = {"big": 1e300, "tiny": 5e-324, "n": 2**62, "third": 1 / 3, "s": 'é "q" \\'}
+        after = store.append_history("r", 2, [], {**exact, "nested": [1.0, {"k": None}]})
+        assert after is not None
+        for run in (after, store.get_run("r")):
+            assert {k: (type(v), v) for k, v in run.summary.items() if k in exact} == {
+                k: (type(v), v) for k, v in exact.items()
+            }
+            assert run.summary["nested"] == [1.0, {"k": None}] and run.summary["tag"] == "a"
 
     def test_append_history_idempotent_by_seq(self, store: Store) -> None:
         self._run(store)
@@ -621,6 +630,22 @@ class StoreContract:
         assert len(claims["capped"]) == self.random_cap
         assert len(store.list_runs("capped")) == self.random_cap
 
+    def test_concurrent_claims_reading_only_new_runs(self, store: Store, store_url: str) -> None:
+        """The same with ``skip``, as the controller claims for grid and random: each process
+        keeps the runs it has seen and reads only newer ones. (On PostgreSQL these claims run
+        without the sweep's lock first, and must notice every run that came in meanwhile.)"""
+        store.create_sweep(make_sweep("grid"))
+        store.create_sweep(make_sweep("capped"))
+        jobs = [("grid", self.grid_points, None), ("capped", None, self.random_cap)]
+        claims = run_claimers(store_url, jobs, self.claim_processes, worker=_skip_claim_worker)
+        assert sorted(p for _, p in claims["grid"]) == list(range(self.grid_points))
+        stored = store.list_runs("grid")
+        assert sorted(r.config["point"] for r in stored) == list(range(self.grid_points))
+        assert len(claims["capped"]) == self.random_cap
+        assert len(store.list_runs("capped")) == self.random_cap
+        assert store.count_runs("grid") == self.grid_points
+        assert store.count_runs("capped") == self.random_cap
+
 
 # ---------------------------------------------------------------------- worker processes
 def _grid_propose(agent: str, points: int | None, cap: int | None, rng: random.Random) -> Any:
@@ -659,6 +684,46 @@ def _claim_worker(
                 propose = _grid_propose(agent, points, cap, rng)
                 got = claimed.setdefault(sweep_id, [])
                 while (run := store.claim_next(sweep_id, propose)) is not None:
+                    got.append((run.id, int(run.config["point"])))
+            out.put(("ok", claimed))
+        finally:
+            store.close()
+    except BaseException:
+        out.put(("error", traceback.format_exc()))
+
+
+def _remembering(inner: Any, seen: list[Run], skip: int) -> Any:
+    """``inner`` over the runs seen so far, given the runs from ``skip`` on (a claim may call
+    it more than once: each call replaces what the previous one added)."""
+
+    def propose(sweep: Sweep, runs: Sequence[Run]) -> Any:
+        seen[skip:] = runs
+        return inner(sweep, list(seen))
+
+    return propose
+
+
+def _skip_claim_worker(
+    url: str, jobs: Sequence[tuple[str, int | None, int | None]], agent: str, start: Any, out: Any
+) -> None:
+    """Like ``_claim_worker``, but remembering the runs seen and passing ``skip``."""
+    try:
+        store = open_store(url)
+        try:
+            rng = random.Random(agent)
+            start.wait(60)
+            claimed: dict[str, list[tuple[str, int]]] = {}
+            for sweep_id, points, cap in jobs:
+                seen: list[Run] = []
+                inner = _grid_propose(agent, points, cap, rng)
+                got = claimed.setdefault(sweep_id, [])
+                while True:
+                    skip = len(seen)
+                    propose = _remembering(inner, seen, skip)
+                    run = store.claim_next(sweep_id, propose, skip=skip)
+                    if run is None:
+                        break
+                    seen.append(run)
                     got.append((run.id, int(run.config["point"])))
             out.put(("ok", claimed))
         finally:
@@ -719,14 +784,18 @@ def run_in_processes(
 
 
 def run_claimers(
-    url: str, jobs: Sequence[tuple[str, int | None, int | None]], processes: int
+    url: str,
+    jobs: Sequence[tuple[str, int | None, int | None]],
+    processes: int,
+    *,
+    worker: Any = _claim_worker,
 ) -> dict[str, list[tuple[str, int]]]:
     """Start ``processes`` OS processes that claim at the same moment from the sweeps in
     ``jobs`` ((sweep id, grid points or None, cap or None), in order); return every
     (run id, point) claimed, per sweep."""
     args = [(url, list(jobs), f"agent{i}") for i in range(processes)]
     claimed: dict[str, list[tuple[str, int]]] = {sweep_id: [] for sweep_id, _, _ in jobs}
-    for payload in run_in_processes(_claim_worker, args):
+    for payload in run_in_processes(worker, args):
         for sweep_id, got in payload.items():
             claimed[sweep_id].extend(got)
     return claimed

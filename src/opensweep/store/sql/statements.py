@@ -33,6 +33,38 @@ PG_HISTORY_UPSERT = sa.text(
     "ON CONFLICT (run_pk, key, step) DO UPDATE "
     "SET num = excluded.num, value = excluded.value, time = excluded.time"
 )
+# PostgreSQL: a log batch as one statement, its own transaction (no BEGIN and COMMIT round
+# trips, no lock held across round trips). The update takes the batch only from a running run
+# with an older ``last_seq`` (it locks the row; a concurrent change is re-checked by PostgreSQL);
+# the summary's top-level keys are merged as ``json`` (not ``jsonb``, which would rewrite numbers:
+# 1e300 would come back as an integer), so every value keeps its exact text; the rows go in for
+# the run the update returned. No row back: not taken (a retry, an ended or unknown run), and the
+# caller finds out why in a transaction of its own.
+_RUN_LIST = ", ".join(codec.RUN_READ_COLUMNS)
+PG_APPEND_HISTORY = RawQuery(
+    sa.text(
+        "WITH updated AS ("
+        " UPDATE runs SET last_seq = :seq, version = version + 1,"
+        " updated_at = COALESCE(CAST(:now AS float8), updated_at),"
+        " summary = CASE WHEN CAST(:summary AS text) IS NULL THEN summary ELSE ("
+        "  SELECT COALESCE(json_object_agg(merged.key, merged.value), '{}')::text FROM ("
+        "   SELECT kept.key, kept.value FROM json_each(CAST(runs.summary AS json)) AS kept"
+        "   WHERE kept.key NOT IN (SELECT json_object_keys(CAST(:summary AS json)))"
+        "   UNION ALL"
+        "   SELECT given.key, given.value FROM json_each(CAST(:summary AS json)) AS given"
+        "  ) AS merged) END"
+        f" WHERE id = :run_id AND state = '{RunState.RUNNING.value}' AND last_seq < :seq"
+        f" RETURNING {_RUN_LIST}, pk"
+        "), inserted AS ("
+        " INSERT INTO history (run_pk, key, step, num, value, time)"
+        " SELECT updated.pk, batch.* FROM updated, unnest(CAST(:key AS text[]),"
+        " CAST(:step AS bigint[]), CAST(:num AS float8[]), CAST(:value AS text[]),"
+        " CAST(:time AS float8[])) AS batch"
+        " ON CONFLICT (run_pk, key, step) DO UPDATE"
+        " SET num = excluded.num, value = excluded.value, time = excluded.time"
+        f") SELECT {_RUN_LIST}, pk FROM updated"
+    )
+)
 METRIC_SERIES = RawQuery(
     sa.select(runs.c.id, history.c.num, history.c.value, history.c.step)
     .select_from(
@@ -86,8 +118,20 @@ SWEEP_COLUMNS = tuple(sweeps.c[name] for name in codec.SWEEP_READ_COLUMNS)
 SWEEP_BY_ID = sa.select(*SWEEP_COLUMNS).where(sweeps.c.id == sa.bindparam("sweep_id"))
 RAW_SWEEP = RawQuery(SWEEP_BY_ID)
 RAW_SWEEP_LOCKED = RawQuery(SWEEP_BY_ID.with_for_update())
+# A run and its sweep, the run locked: what change_run decides on, in one round trip. (The
+# sweep is not locked, as before; read here it may predate a wait for the run's lock.)
+RUN_AND_SWEEP_LOCKED = RawQuery(
+    sa.select(*RUN_COLUMNS, *SWEEP_COLUMNS)
+    .select_from(runs.outerjoin(sweeps, sweeps.c.id == runs.c.sweep_id))
+    .where(runs.c.id == sa.bindparam("run_id"))
+    .with_for_update(of=runs)
+)
 SWEEP_EXISTS = sa.select(sweeps.c.id).where(sweeps.c.id == sa.bindparam("sweep_id"))
-INSERT_RUN = runs.insert()
+INSERT_RUN = RawQuery(
+    runs.insert()
+    .values({name: sa.bindparam(name) for name in (*sorted(codec.RUN_FIELDS), "version")})
+    .returning(runs.c.pk)
+)
 COUNT_RUNS = (
     sa.select(sa.func.count()).select_from(runs).where(runs.c.sweep_id == sa.bindparam("sweep_id"))
 )

@@ -22,6 +22,7 @@ from opensweep.store.base import ChangeRun, Propose
 from opensweep.store.sql import codec, schema
 from opensweep.store.sql import statements as q
 from opensweep.store.sql.engine import (
+    INTEGRITY_ERRORS,
     create_engine,
     dispose,
     normalize_url,
@@ -239,8 +240,12 @@ class SQLStore:
     @_guard
     def change_run(self, run_id: str, change: ChangeRun) -> tuple[Run, Sweep | None]:
         with write_tx(self._engine) as conn:
-            current = codec.run_from_row(self._run_row(conn, run_id, lock=True))
-            sweep = None if current.sweep_id is None else self._sweep(conn, current.sweep_id)
+            row = q.RUN_AND_SWEEP_LOCKED.first(conn, run_id=run_id)
+            if row is None:
+                raise errors.NotFound(f"run {run_id!r} not found", details={"run_id": run_id})
+            current = codec.run_from_row(row)
+            sweep_row = row[len(codec.RUN_READ_COLUMNS) :]
+            sweep = None if sweep_row[0] is None else codec.sweep_from_row(sweep_row)
             changes = change(current, sweep)
             if not changes:
                 return current, sweep
@@ -291,6 +296,11 @@ class SQLStore:
         """See :meth:`Store.append_history`; ``now`` (optional) also moves ``updated_at`` so a
         ``list_runs(updated_after=...)`` poller sees the new summary."""
         values = _history_params(rows)
+        if self.dialect == "postgresql":
+            taken = self._pg_append_history(run_id, seq, values, summary, now)
+            if taken is not None:
+                return taken
+            # not taken: a retry, an ended or an unknown run; the transaction below says which
         with write_tx(self._engine) as conn:
             row = self._run_row(conn, run_id, lock=True, columns=q.RUN_COLUMNS_AND_PK)
             current = codec.run_from_row(row)
@@ -314,6 +324,29 @@ class SQLStore:
             if summary:  # as a reader will see it (decoded from the stored JSON)
                 after["summary"] = codec.loads(changes["summary"])
             return dataclasses.replace(current, **after)
+
+    def _pg_append_history(
+        self,
+        run_id: str,
+        seq: int,
+        values: list[tuple[Any, ...]],
+        summary: Mapping[str, Any],
+        now: float | None,
+    ) -> Run | None:
+        """The common case on PostgreSQL in one round trip (see ``PG_APPEND_HISTORY``): the run
+        after the batch, or None when the batch was not taken."""
+        columns = list(zip(*values, strict=True)) if values else [()] * 5
+        params = dict(zip(("key", "step", "num", "value", "time"), map(list, columns), strict=True))
+        with read_tx(self._engine) as conn:  # autocommit: the statement is its own transaction
+            row = q.PG_APPEND_HISTORY.first(
+                conn,
+                run_id=run_id,
+                seq=int(seq),
+                now=None if now is None else float(now),
+                summary=codec.run_column("summary", summary) if summary else None,
+                **params,
+            )
+        return None if row is None else codec.run_from_row(row)
 
     @_guard
     def history(
@@ -418,14 +451,12 @@ class SQLStore:
         # No look-up first (a round trip on every claim): the unique id refuses a duplicate.
         # The failed statement ends the transaction on PostgreSQL; Conflict rolls it back.
         try:
-            result = conn.execute(q.INSERT_RUN, codec.run_to_row(run))
-        except sa.exc.IntegrityError:
+            ((pk,),) = q.INSERT_RUN.rows(conn, **codec.run_to_row(run))
+        except INTEGRITY_ERRORS:
             raise errors.Conflict(
                 f"run {run.id!r} already exists", details={"run_id": run.id}
             ) from None
-        pk = result.inserted_primary_key
-        assert pk is not None  # an INSERT of one row always has one
-        return int(pk[0])
+        return int(pk)
 
     def _runs_after(self, conn: Connection, sweep_id: str, skip: int) -> list[Run]:
         """The sweep's runs from creation index ``skip`` on."""
