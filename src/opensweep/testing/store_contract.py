@@ -454,14 +454,17 @@ class StoreContract:
             "nested": {"a": [1, NAN, {"b": -INF}], "c": "✓"},
             "tiny": 5e-324,
             "neg0": -0.0,
+            'we"ird\\ké ✓,{}': 1.7976931348623157e308,
         }
         rows = [
             MetricRow(step=0, values=values, time=1700000003.75),
             MetricRow(step=1, values={"loss": 0.25}, time=None),
+            MetricRow(step=2**62, values={"loss": 1 / 3}, time=NAN),  # a NaN clock: no time
         ]
         assert store.append_history("r", 0, rows, {}) is not None
         got = store.history("r")
-        assert [r.step for r in got] == [0, 1]
+        assert [r.step for r in got] == [0, 1, 2**62]
+        assert got[2].values == {"loss": 1 / 3} and got[2].time is None
         assert same(dict(got[0].values), values)
         assert got[0].time == 1700000003.75 and got[1].time is None
         assert math.copysign(1.0, got[0].values["neg0"]) == -1.0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
@@ -335,8 +337,6 @@ class SQLStore:
     ) -> Run | None:
         """The common case on PostgreSQL in one round trip (see ``PG_APPEND_HISTORY``): the run
         after the batch, or None when the batch was not taken."""
-        columns = list(zip(*values, strict=True)) if values else [()] * 5
-        params = dict(zip(("key", "step", "num", "value", "time"), map(list, columns), strict=True))
         with read_tx(self._engine) as conn:  # autocommit: the statement is its own transaction
             row = q.PG_APPEND_HISTORY.first(
                 conn,
@@ -344,7 +344,7 @@ class SQLStore:
                 seq=int(seq),
                 now=None if now is None else float(now),
                 summary=codec.run_column("summary", summary) if summary else None,
-                **params,
+                rows=_json_rows(values),
             )
         return None if row is None else codec.run_from_row(row)
 
@@ -497,11 +497,7 @@ class SQLStore:
     def _insert_history(self, conn: Connection, run_pk: int, values: list[tuple[Any, ...]]) -> None:
         """Insert history values; a repeated (run, key, step) keeps the last value."""
         if self.dialect == "postgresql":
-            columns = dict(zip(q.HISTORY_COLUMNS[1:], zip(*values, strict=True), strict=True))
-            conn.execute(
-                q.PG_HISTORY_UPSERT,
-                {"run_pk": [run_pk] * len(values), **{k: list(v) for k, v in columns.items()}},
-            )
+            conn.execute(q.PG_HISTORY_UPSERT, {"run_pk": run_pk, "rows": _json_rows(values)})
         else:  # SQLite: the driver's executemany on plain tuples (no per-row Python work)
             conn.exec_driver_sql(q.SQLITE_HISTORY_UPSERT, [(run_pk, *v) for v in values])
 
@@ -515,10 +511,18 @@ def _history_params(rows: Sequence[MetricRow]) -> list[tuple[Any, ...]]:
     for row in rows:
         step = int(row.step)
         time = None if row.time is None else float(row.time)
+        if time is not None and not math.isfinite(time):
+            time = None  # as the HTTP API does: a NaN clock reading is no time
         for key, value in row.values.items():
             num, text = encode(value)
             params[(str(key), step)] = (str(key), step, num, text, time)
     return list(params.values())
+
+
+def _json_rows(values: list[tuple[Any, ...]]) -> str:
+    """History values as the JSON array ``PG_BATCH_ROWS`` unpacks (``_history_params`` keeps
+    ``num`` and ``time`` finite or None)."""
+    return json.dumps(values, separators=(",", ":"), allow_nan=False)
 
 
 class SweepCursors:
