@@ -107,13 +107,13 @@ def stub() -> Iterator[tuple[str, _Backend]]:
 def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the handlers the fast path ran."""
     calls: list[str] = []
-    original = fastpath.run_in_threadpool
+    original = fastpath.call_in_thread
 
-    async def counting(func: Any, *args: Any) -> Any:
+    async def counting(threads: Any, func: Any, *args: Any) -> Any:
         calls.append(func.__name__)
-        return await original(func, *args)
+        return await original(threads, func, *args)
 
-    monkeypatch.setattr(fastpath, "run_in_threadpool", counting)
+    monkeypatch.setattr(fastpath, "call_in_thread", counting)
     return calls
 
 
