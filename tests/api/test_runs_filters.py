@@ -1,4 +1,4 @@
-"""``Api().runs(path, filters, order)``: W&B's filter dicts on the runs of a project's sweeps."""
+"""``Api().runs(path, filters, order)``: W&B's filter dicts on the runs of a project."""
 
 from __future__ import annotations
 
@@ -48,6 +48,25 @@ def test_paths_scope_runs_to_a_project(api: Api, two_projects: dict[str, list[st
     assert api.runs("nobody/a") == []
     with pytest.raises(InvalidRequest, match="invalid runs path"):
         api.runs("x/y/z")
+
+
+def test_runs_outside_sweeps_are_listed_with_their_project(
+    api: Api, client: Client, two_projects: dict[str, list[str]]
+) -> None:
+    """``init()`` without an agent makes a run outside any sweep: W&B lists it with the
+    project's other runs, so does Api().runs (not when filtering by sweep)."""
+    plain = client.start_run(project="a", entity="team", config={"lr": 0.1})
+    elsewhere = client.start_run(project="c", entity="x")
+    client.log(plain.id, 0, [MetricRow(step=0, values={"loss": 9.0})], {"loss": 9.0})
+    assert [r.id for r in api.runs("a")] == [*two_projects["a"], plain.id]
+    assert [r.id for r in api.runs("team/a")] == [*two_projects["a"], plain.id]
+    assert [r.id for r in api.runs("c")] == [elsewhere.id]
+    assert api.runs("other-team/c") == [] and [r.id for r in api.runs("x/c")] == [elsewhere.id]
+    assert len(api.runs()) == 7
+    assert [r.id for r in api.runs("a", {"summary_metrics.loss": 9.0})] == [plain.id]
+    assert [r.id for r in api.runs("a", {"config.lr": 0.1})] == [two_projects["a"][0], plain.id]
+    sweep_id = api.run(two_projects["a"][0]).sweep_id
+    assert [r.id for r in api.runs(filters={"sweep": sweep_id})] == two_projects["a"]
 
 
 def test_equality_filters(api: Api, two_projects: dict[str, list[str]]) -> None:

@@ -107,11 +107,10 @@ class Api:
         order: str | None = None,
         per_page: int = 50,
     ) -> list[Run]:
-        """The runs of the sweeps of ``project``/``entity/project`` (all sweeps when None) that
-        match ``filters``, e.g. ``{"state": "finished", "config.lr": 0.1, "sweep": sweep_id}``.
-
-        Runs started with ``init()`` outside any sweep are not listed (the Client lists runs by
-        sweep); read one with ``Api().run(id)``. ``order`` is W&B's ``"+key"``/``"-key"``.
+        """The runs of ``project``/``entity/project`` (every project when None) that match
+        ``filters``, e.g. ``{"state": "finished", "config.lr": 0.1, "sweep": sweep_id}``: the
+        runs of its sweeps and those started with ``init()`` outside any sweep (not when
+        filtering by ``sweep``), in creation order. ``order`` is W&B's ``"+key"``/``"-key"``.
         """
         filters = dict(filters or {})
         entity, project = _split_project_path(path)
@@ -124,6 +123,10 @@ class Api:
         else:
             sweeps = self._sweeps(entity, project)
         records = [r for s in sweeps for r in self.client.list_runs(s.id)]
+        if "sweep" not in filters:
+            entity = entity or self.default_entity
+            plain = self.client.list_plain_runs(project or self.default_project)
+            records.extend(r for r in plain if entity is None or r.entity in (None, entity))
         records.sort(key=lambda r: r.created_at)
         selected = [Run(self.client, r) for r in records if matches(r, filters)]
         if order is None:

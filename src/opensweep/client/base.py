@@ -63,6 +63,11 @@ class Client(Protocol):
         ...
 
     def list_runs(self, sweep_id: str, *, updated_after: float | None = None) -> list[Run]: ...
+    def list_plain_runs(self, project: str | None = None) -> list[Run]:
+        """Runs started outside any sweep (``start_run``), of ``project`` when given, in
+        creation order."""
+        ...
+
     def finish_run(
         self,
         run_id: str,

@@ -333,6 +333,11 @@ class HttpClient:
         data = self._call("GET", f"/sweeps/{_seg(sweep_id)}/runs", params=params, safe=True)
         return self._decode(lambda d: [codec.run_from_wire(r) for r in d], data)
 
+    def list_plain_runs(self, project: str | None = None) -> list[Run]:
+        params = {} if project is None else {"project": project}
+        data = self._call("GET", "/runs", params=params, safe=True)
+        return self._decode(lambda d: [codec.run_from_wire(r) for r in d], data)
+
     def finish_run(
         self,
         run_id: str,

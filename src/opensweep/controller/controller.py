@@ -312,6 +312,11 @@ class Controller:
         self._reap_sweep(sweep_id)
         return self.store.list_runs(sweep_id, updated_after=updated_after)
 
+    def list_plain_runs(self, project: str | None = None) -> list[Run]:
+        now = self.clock.now()
+        self._crash_stale(self.store.list_plain_runs([RunState.RUNNING], project=project), now)
+        return self.store.list_plain_runs(project=project)
+
     def finish_run(
         self,
         run_id: str,

@@ -206,6 +206,14 @@ def _api_router(backend: Client) -> APIRouter:
         )
         return _json(codec.run_to_wire(run), 201)
 
+    @api.get("/runs", response_model=list[RunOut], tags=["runs"])
+    def list_plain_runs(
+        project: Annotated[str | None, Query(max_length=256, pattern=r"^[^\x00]*$")] = None,
+    ) -> Response:
+        """The runs started outside any sweep (``init()`` without an agent)."""
+        codec.check_json(project, "project")
+        return _json([codec.run_to_wire(r) for r in backend.list_plain_runs(project)])
+
     @api.get("/runs/{run_id}", response_model=RunOut, tags=["runs"])
     def get_run(run_id: IdParam) -> Response:
         codec.check_json(run_id, "run_id")

@@ -47,9 +47,12 @@ class Store(Protocol):
         states: Iterable[RunState] | None = None,
         updated_after: float | None = None,
     ) -> list[Run]: ...  # creation order
-    def list_plain_runs(self, states: Iterable[RunState] | None = None) -> list[Run]:
+    def list_plain_runs(
+        self, states: Iterable[RunState] | None = None, *, project: str | None = None
+    ) -> list[Run]:
         """Runs outside any sweep (``create_run``), in creation order; only those in ``states``
-        when given (the controller reaps the running ones whose process died)."""
+        and of ``project`` when given (the controller reaps the running ones whose process
+        died)."""
         ...
 
     def count_runs(self, sweep_id: str, *, states: Iterable[RunState] | None = None) -> int:

@@ -290,6 +290,20 @@ class ClientContract:
         assert not client.log(run.id, 0, [MetricRow(step=0, values={"x": 1})]).applied
         assert len(client.history(run.id)) == 1
 
+    def test_list_plain_runs_by_project(self, client: Client) -> None:
+        sweep = client.create_sweep(GRID_CONFIG, project="p")
+        assert client.next_run(sweep.id, "a") is not None  # a sweep run: not listed
+        first = client.start_run(project="p", name="one")
+        other = client.start_run(project="q ✓")
+        second = client.start_run(project="p")
+        client.finish_run(second.id, exit_code=0)
+        assert [r.id for r in client.list_plain_runs("p")] == [first.id, second.id]
+        assert [r.id for r in client.list_plain_runs("q ✓")] == [other.id]
+        assert [r.id for r in client.list_plain_runs()] == [first.id, other.id, second.id]
+        assert client.list_plain_runs("none") == []
+        listed = client.list_plain_runs("p")
+        assert listed[0].name == "one" and listed[1].state is RunState.FINISHED
+
     def test_list_runs_after_a_time_returns_what_changed(self, client: Client) -> None:
         sweep = client.create_sweep(GRID_CONFIG)
         runs = [client.next_run(sweep.id, "a") for _ in range(3)]

@@ -266,6 +266,9 @@ class StoreContract:
         assert [r.id for r in store.list_plain_runs()] == ["p0", "p1", "p2"]
         assert [r.id for r in store.list_plain_runs([RunState.RUNNING])] == ["p0", "p2"]
         assert store.list_plain_runs([]) == []
+        store.create_run(make_run("q0", sweep_id=None, project="q"))
+        assert [r.id for r in store.list_plain_runs(project="q")] == ["q0"]
+        assert store.list_plain_runs([RunState.FINISHED], project="q") == []
 
     def test_count_runs(self, store: Store) -> None:
         store.create_sweep(make_sweep())

@@ -202,10 +202,14 @@ class SQLStore:
         return [codec.run_from_row(row) for row in rows]
 
     @_guard
-    def list_plain_runs(self, states: Iterable[RunState] | None = None) -> list[Run]:
+    def list_plain_runs(
+        self, states: Iterable[RunState] | None = None, *, project: str | None = None
+    ) -> list[Run]:
         query = sa.select(*q.RUN_COLUMNS).where(runs.c.sweep_id.is_(None))
         if states is not None:
             query = query.where(runs.c.state.in_(_state_values(states)))
+        if project is not None:
+            query = query.where(runs.c.project == project)
         with read_tx(self._engine) as conn:
             return [codec.run_from_row(r) for r in conn.execute(query.order_by(runs.c.pk))]
 
