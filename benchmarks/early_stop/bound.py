@@ -12,7 +12,18 @@ on, with the whole population known at every rung (no asynchrony, no small rungs
 failure rate printed for a compute budget is a lower bound for any rule that ranks runs by their
 value at a few rungs: a real scheduler, deciding online, does worse.
 
-    .venv/bin/python benchmarks/early_stop/bound.py [--seeds 300]
+``--slope`` does the same for rules that rank runs by a curve extrapolation instead of their
+value: ``log y_t - c * (log y_(t-1) - log y_t)`` (y the best value so far; the level minus c
+times the last epoch's log improvement, what ``model: curve`` of asha ranks by), with c from
+0.5, 1, 2, 4 also picked in hindsight per budget (c = 0 is the level).
+
+``--margin`` scores rules that stop a run by its distance to the best score at the rung instead
+of its rank, as ``model: curve`` does (it keeps runs within z residual sd of the best prediction):
+a run survives rung r_i while ``score - min(score over the 60 runs) <= d_i``, with d_i from the
+pooled quantiles of that distance at r_i (the same share of runs on average, more or fewer per
+sweep), rungs 1, r_2 in 2..9, r_3 in 6..16, picked in hindsight with c (0 or 2) as well.
+
+    .venv/bin/python benchmarks/early_stop/bound.py [--seeds 300] [--slope] [--margin]
 """
 
 from __future__ import annotations
@@ -34,15 +45,24 @@ FRACTIONS = (1 / 2, 0.4, 1 / 3, 1 / 4, 1 / 5, 1 / 6, 1 / 8, 1 / 9, 1 / 12, 1 / 1
 BUDGETS = (0.12, 0.135, 0.15, 0.18, 0.20, 0.25, 0.30)
 
 
-def percentiles(problem: str, seeds: int) -> np.ndarray:
-    """(seeds, EPOCHS): the would-be best run's percentile by best-so-far at each iteration."""
+SLOPES = (0.5, 1.0, 2.0, 4.0)
+
+
+def percentiles(problem: str, seeds: int, slope: float = 0.0) -> np.ndarray:
+    """(seeds, EPOCHS): the would-be best run's percentile at each iteration, by best-so-far
+    (``slope`` 0) or by best-so-far extrapolated by ``slope`` times the last log improvement."""
     rows = []
     for seed in range(seeds):
         configs = problem_configs(problem, seed, RUNS)
         curves = np.array([[v if math.isfinite(v) else 1e9 for v in c.curve] for c in configs])
         best_so_far = np.minimum.accumulate(curves, axis=1)
         winner = int(np.argmin(curves[:, -1]))
-        rows.append((best_so_far < best_so_far[winner]).mean(axis=0))
+        score = best_so_far
+        if slope:
+            logs = np.log(np.maximum(best_so_far, 1e-12))
+            score = logs.copy()
+            score[:, 1:] -= slope * (logs[:, :-1] - logs[:, 1:])
+        rows.append((score < score[winner]).mean(axis=0))
     return np.array(rows)
 
 
@@ -64,22 +84,102 @@ def frontier(pct: np.ndarray) -> list[tuple[float, float, tuple[int, ...], tuple
     return rules
 
 
+MARGIN_QUANTILES = (0.03, 0.05, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.33, 0.4, 0.5)
+
+
+def scores(problem: str, seeds: int, slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds, RUNS, EPOCHS) log scores as in ``percentiles``, and each seed's would-be best."""
+    rows, winners = [], []
+    for seed in range(seeds):
+        configs = problem_configs(problem, seed, RUNS)
+        curves = np.array([[v if math.isfinite(v) else 1e9 for v in c.curve] for c in configs])
+        logs = np.log(np.maximum(np.minimum.accumulate(curves, axis=1), 1e-12))
+        score = logs.copy()
+        score[:, 1:] -= slope * (logs[:, :-1] - logs[:, 1:])
+        rows.append(score)
+        winners.append(int(np.argmin(curves[:, -1])))
+    return np.array(rows), np.array(winners)
+
+
+def margin_frontier(
+    problem: str, seeds: int
+) -> list[tuple[float, float, tuple[int, ...], tuple[float, ...], float]]:
+    """(cost, failure rate, rungs, distance quantiles, c) of margin rules."""
+    rules = []
+    for c in (0.0, 2.0):
+        score, winners = scores(problem, seeds, c)
+        gap = score - score.min(axis=1, keepdims=True)
+        survive = {
+            (rung, i): gap[:, :, rung - 1] <= np.quantile(gap[:, :, rung - 1], q)
+            for rung in range(1, 19)
+            for i, q in enumerate(MARGIN_QUANTILES)
+        }
+        rows = np.arange(len(score))
+        for r2 in range(2, 10):
+            for r3 in range(max(6, r2 + 1), 17):
+                rungs = (1, r2, r3)
+                ends = (r2, r3, EPOCHS)
+                for picks in itertools.product(range(len(MARGIN_QUANTILES)), repeat=3):
+                    if not picks[0] >= picks[1] >= picks[2]:
+                        continue
+                    alive = np.ones(score.shape[:2], dtype=bool)
+                    cost = np.ones(score.shape[:2])
+                    for rung, end, i in zip(rungs, ends, picks, strict=True):
+                        alive &= survive[rung, i]
+                        cost += alive * (end - rung)
+                    lost = float((~alive[rows, winners]).mean())
+                    kept = tuple(MARGIN_QUANTILES[i] for i in picks)
+                    rules.append((float(cost.mean()) / EPOCHS, lost, rungs, kept, c))
+    return rules
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=300)
-    args = parser.parse_args()
-    print(
-        "| problem | budget (epochs vs none) | best config lost, at least | epochs | rungs | kept |"
+    parser.add_argument(
+        "--slope", action="store_true", help="also rank by a slope extrapolation (c picked too)"
     )
-    print("|---|---|---|---|---|---|")
+    parser.add_argument(
+        "--margin", action="store_true", help="rules by distance to the best score instead"
+    )
+    args = parser.parse_args()
+    slopes = (0.0, *SLOPES) if args.slope else (0.0,)
+    if args.margin:
+        print(
+            "| problem | budget (epochs vs none) | best config lost | epochs | rungs "
+            "| d (share) | c |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for problem in ("digits-mlp", "parametric"):
+            margin_rules = margin_frontier(problem, args.seeds)
+            for budget in BUDGETS:
+                cost, lost, rungs, kept, c = min(
+                    (r for r in margin_rules if r[0] <= budget), key=lambda r: (r[1], r[0])
+                )
+                shown = ", ".join(f"{f:.3g}" for f in kept)
+                print(
+                    f"| {problem} | {budget:.3g} | {lost:.1%} | {cost:.3f} | {rungs} | {shown} "
+                    f"| {c:g} |"
+                )
+        return
+    print(
+        "| problem | budget (epochs vs none) | best config lost, at least | epochs | rungs | kept "
+        "| c |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for problem in ("digits-mlp", "parametric"):
-        rules = frontier(percentiles(problem, args.seeds))
+        rules = [
+            (*rule, c) for c in slopes for rule in frontier(percentiles(problem, args.seeds, c))
+        ]
         for budget in BUDGETS:
-            cost, lost, rungs, kept = min(
+            cost, lost, rungs, kept, c = min(
                 (r for r in rules if r[0] <= budget), key=lambda r: (r[1], r[0])
             )
             shown = ", ".join(f"{f:.3g}" for f in kept)
-            print(f"| {problem} | {budget:.3g} | {lost:.1%} | {cost:.3f} | {rungs} | {shown} |")
+            print(
+                f"| {problem} | {budget:.3g} | {lost:.1%} | {cost:.3f} | {rungs} | {shown} "
+                f"| {c:g} |"
+            )
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ AGENTS = 4
 HYPERBAND = {"type": "hyperband", "min_iter": 3, "eta": 3}  # the W&B config of the issue
 ASHA = {"type": "asha", "min_iter": 1, "max_iter": EPOCHS, "eta": 3}  # rungs 1, 3, 9
 ASHA_SAFE = {"type": "asha", "min_iter": 1, "max_iter": EPOCHS, "s": 1, "eta": 3}  # rungs 1, 9
+ASHA_CURVE = {**ASHA, "model": "curve"}  # rungs 1, 3, 9, ranked by a fitted extrapolation too
 
 
 def spec_for(early_terminate: dict[str, Any] | None) -> SweepSpec:
@@ -78,6 +79,7 @@ METHODS: list[Method] = [
     Method("W&B sweeps hyperband", HYPERBAND, lambda: None),  # built per run (a subprocess)
     Method("opensweep asha", ASHA, lambda: get_scheduler("asha")),
     Method("opensweep asha s=1", ASHA_SAFE, lambda: get_scheduler("asha")),
+    Method("opensweep asha model=curve", ASHA_CURVE, lambda: get_scheduler("asha")),
     Method(
         "Optuna HyperbandPruner",
         None,
@@ -154,10 +156,13 @@ def summarize(rows: list[dict[str, Any]], baseline_epochs: float) -> dict[str, A
 
 
 def option_value(text: str) -> Any:
-    """``true``/``false``, an int or a float, from ``--asha-variant key=value``."""
+    """``true``/``false``, an int, a float or else a string, from ``--asha-variant key=value``."""
     if text in ("true", "false"):
         return text == "true"
-    return float(text) if "." in text else int(text)
+    try:
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        return text
 
 
 def main() -> None:

@@ -53,7 +53,11 @@ asha_options = st.fixed_dictionaries(
         "min_runs": st.integers(1, 8),
         "strict": st.booleans(),
     },
-    optional={"max_iter": st.integers(10, 40), "progress": st.booleans()},
+    optional={
+        "max_iter": st.integers(10, 40),
+        "progress": st.booleans(),
+        "model": st.sampled_from(["level", "curve"]),
+    },
 )
 schedulers = st.one_of(
     st.tuples(st.just("hyperband"), hyperband_options),

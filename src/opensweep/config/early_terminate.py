@@ -24,11 +24,12 @@ NO_DEFAULT: Any = object()
 
 @dataclass(frozen=True)
 class Option:
-    kind: Literal["int", "number", "bool"]
+    kind: Literal["int", "number", "bool", "choice"]
     description: str
     default: Any = NO_DEFAULT
     minimum: float | None = None  # value >= minimum
     exclusive_minimum: float | None = None  # value > exclusive_minimum
+    choices: tuple[str, ...] = ()  # kind "choice": the allowed strings
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,19 @@ EARLY_TERMINATE_TYPES: dict[str, EarlyTerminateType] = {
                 "above the first rung, the runs that improved most since the previous rung go on"
                 " too (default true)",
             ),
+            "model": Option(
+                "choice",
+                "level: rank runs by their value (and progress); curve: above the first rung,"
+                " also by their value extrapolated to the next rung with a slope fitted on the"
+                " sweep (default level)",
+                choices=("level", "curve"),
+            ),
+            "z": Option(
+                "number",
+                "model: curve only: a run goes on while its prediction is within z residual"
+                " standard deviations of the best prediction (default 3)",
+                minimum=0,
+            ),
         },
     ),
 }
@@ -88,6 +102,10 @@ def _check_option(option: Option, value: Any) -> tuple[Any, str | None]:
     if option.kind == "bool":
         if not isinstance(value, bool):
             return value, f"must be true or false (got {show(value)})"
+        return value, None
+    if option.kind == "choice":
+        if not isinstance(value, str) or value not in option.choices:
+            return value, f"must be one of {', '.join(option.choices)} (got {show(value)})"
         return value, None
     if option.kind == "int":
         if not (is_integral(value) and is_finite_number(value)):

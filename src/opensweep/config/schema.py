@@ -89,9 +89,13 @@ def _param_schemas() -> dict[str, Any]:
 
 def _option_schema(o: Option) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "type": {"int": "integer", "number": "number", "bool": "boolean"}[o.kind],
+        "type": {"int": "integer", "number": "number", "bool": "boolean", "choice": "string"}[
+            o.kind
+        ],
         "description": o.description,
     }
+    if o.choices:
+        out["enum"] = list(o.choices)
     if o.minimum is not None:
         out["minimum"] = o.minimum
     if o.exclusive_minimum is not None:
