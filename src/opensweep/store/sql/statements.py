@@ -110,11 +110,15 @@ RUNS_AFTER_OFFSET = RawQuery(
 COUNT_AND_LAST_PK = sa.select(sa.func.count(), sa.func.max(runs.c.pk)).where(
     runs.c.sweep_id == sa.bindparam("sweep_id")
 )
-COUNT_AFTER_PK = RawQuery(
-    sa.select(sa.func.count())
-    .select_from(runs)
+# The pks, not count(*): psycopg prepares a statement after 5 runs and PostgreSQL may then keep a
+# generic plan made while the table was small; for count(*) that plan walked the (sweep_id,
+# state) index and filtered on pk, every run of the sweep (69 us -> 1 ms per call by run 4,000).
+# ORDER BY pk makes (sweep_id, pk) the index for any plan, as for RUNS_AFTER_PK.
+PKS_AFTER_PK = RawQuery(
+    sa.select(runs.c.pk)
     .where(runs.c.sweep_id == sa.bindparam("sweep_id"))
     .where(runs.c.pk > sa.bindparam("pk"))
+    .order_by(runs.c.pk)
 )
 SWEEP_COLUMNS = tuple(sweeps.c[name] for name in codec.SWEEP_READ_COLUMNS)
 SWEEP_BY_ID = sa.select(*SWEEP_COLUMNS).where(sweeps.c.id == sa.bindparam("sweep_id"))

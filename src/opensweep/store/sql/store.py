@@ -229,8 +229,10 @@ class SQLStore:
         cursor = self._cursors.get(sweep_id)
         with read_tx(self._engine) as conn:
             if cursor is not None:  # count only the runs after the last one this store knows
-                after = {"sweep_id": sweep_id, "pk": cursor[1]}
-                return cursor[0] + int(q.COUNT_AFTER_PK.rows(conn, **after)[0][0])
+                newer = q.PKS_AFTER_PK.rows(conn, sweep_id=sweep_id, pk=cursor[1])
+                if newer:
+                    self._cursors.advance(sweep_id, cursor[0] + len(newer), newer[-1][0])
+                return cursor[0] + len(newer)
             count, last_pk = conn.execute(q.COUNT_AND_LAST_PK, {"sweep_id": sweep_id}).one()
         if last_pk is not None:
             self._cursors.advance(sweep_id, int(count), int(last_pk))
