@@ -2,8 +2,9 @@
 
 Every write is one transaction: ``BEGIN IMMEDIATE`` on SQLite (one writer at a time, waiting up to
 the busy timeout), and ``SELECT ... FOR UPDATE`` on the row being changed on PostgreSQL (the sweep
-row for :meth:`SQLStore.claim_next`, the run row for run changes). No SQLAlchemy or driver
-exception leaves this module: they become :class:`~opensweep.errors.StoreError`.
+row for :meth:`SQLStore.claim_next`, the run row for run changes); a log batch on PostgreSQL is a
+single statement, its own transaction (``PG_APPEND_HISTORY``). No SQLAlchemy or driver exception
+leaves this module: they become :class:`~opensweep.errors.StoreError`.
 """
 
 from __future__ import annotations
