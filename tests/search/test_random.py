@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -164,6 +165,15 @@ def test_ppf_lies_in_the_space_for_every_quantile(spec: dict[str, Any], u: float
     if param.distribution in ("normal", "q_normal", "log_normal", "q_log_normal"):
         u = min(max(u, 1e-12), 1 - 1e-12)  # ±inf at the ends
     assert param.contains(param.ppf(u))
+
+
+@pytest.mark.parametrize("u", [5e-324, 1e-310, 1 - 1e-16])
+def test_beta_ppf_at_the_extreme_quantiles(u: float) -> None:
+    """scipy's betaincinv returns NaN for a subnormal quantile (found by the property above)."""
+    spec = {"distribution": "beta", "a": 2.0, "b": 2.0}
+    param = parse({"method": "random", "parameters": {"p": spec}})
+    value = param.space.params[0].ppf(u)
+    assert param.space.params[0].contains(value) and (value < 1e-100 if u < 0.5 else value > 0.9)
 
 
 def test_different_seeds_differ() -> None:

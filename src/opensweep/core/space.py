@@ -374,6 +374,8 @@ class Param:
             return r if d == "log_normal" else _round_q(r, s["q"])
         if d in ("beta", "q_beta"):
             r = float(_special().betaincinv(s["a"], s["b"], u))
+            if math.isnan(r):  # its root finding gives up on a subnormal u (5e-324): an end
+                r = 0.0 if u < 0.5 else 1.0
             return r if d == "beta" else _round_q(r, s["q"])
         raise ValueError(f"unknown distribution {d!r}")
 
