@@ -15,8 +15,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+# CI replays the same Hypothesis examples on every run (a submission must not fail on an example
+# it happened to draw that time); `make test` elsewhere draws new ones, and a failure it finds
+# becomes a fixed example test.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("OPENSWEEP_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["OPENSWEEP_HYPOTHESIS_PROFILE"])
 REFERENCE = Path(__file__).parent / "data" / "wandb-reference"
 
 
