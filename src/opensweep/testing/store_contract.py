@@ -619,37 +619,28 @@ class StoreContract:
         assert dict(seen["c"].summary) == {"m": 1.5} and seen["c"].last_seq == 0
 
     # ---------------------------------------------------------------- concurrency
-    def test_concurrent_claims_exactly_once_and_capped(self, store: Store, store_url: str) -> None:
+    @pytest.mark.parametrize("with_skip", [False, True], ids=["all-runs", "skip"])
+    def test_concurrent_claims_exactly_once_and_capped(
+        self, store: Store, store_url: str, with_skip: bool
+    ) -> None:
         """Several OS processes claim at once: first from a grid (every point exactly once),
-        then from an endless space with a cap (never more runs than the cap)."""
+        then from an endless space with a cap (never more runs than the cap). ``skip``: each
+        process keeps the runs it has seen and reads only newer ones, as the controller claims
+        for grid and random."""
         store.create_sweep(make_sweep("grid"))
         store.create_sweep(make_sweep("capped"))
         jobs = [("grid", self.grid_points, None), ("capped", None, self.random_cap)]
-        claims = run_claimers(store_url, jobs, self.claim_processes)
+        claims = run_claimers(store_url, jobs, self.claim_processes, with_skip=with_skip)
 
         grid_points = [point for _, point in claims["grid"]]
         assert sorted(grid_points) == list(range(self.grid_points))  # every point exactly once
         stored = store.list_runs("grid")
         assert sorted(r.config["point"] for r in stored) == list(range(self.grid_points))
         assert len({r.id for r in stored}) == self.grid_points
-
-        assert len(claims["capped"]) == self.random_cap
-        assert len(store.list_runs("capped")) == self.random_cap
-
-    def test_concurrent_claims_reading_only_new_runs(self, store: Store, store_url: str) -> None:
-        """The same with ``skip``, as the controller claims for grid and random: each process
-        keeps the runs it has seen and reads only newer ones. (On PostgreSQL these claims run
-        without the sweep's lock first, and must notice every run that came in meanwhile.)"""
-        store.create_sweep(make_sweep("grid"))
-        store.create_sweep(make_sweep("capped"))
-        jobs = [("grid", self.grid_points, None), ("capped", None, self.random_cap)]
-        claims = run_claimers(store_url, jobs, self.claim_processes, worker=_skip_claim_worker)
-        assert sorted(p for _, p in claims["grid"]) == list(range(self.grid_points))
-        stored = store.list_runs("grid")
-        assert sorted(r.config["point"] for r in stored) == list(range(self.grid_points))
-        assert len(claims["capped"]) == self.random_cap
-        assert len(store.list_runs("capped")) == self.random_cap
         assert store.count_runs("grid") == self.grid_points
+
+        assert len(claims["capped"]) == self.random_cap
+        assert len(store.list_runs("capped")) == self.random_cap
         assert store.count_runs("capped") == self.random_cap
 
 
@@ -677,9 +668,16 @@ def _grid_propose(agent: str, points: int | None, cap: int | None, rng: random.R
 
 
 def _claim_worker(
-    url: str, jobs: Sequence[tuple[str, int | None, int | None]], agent: str, start: Any, out: Any
+    url: str,
+    jobs: Sequence[tuple[str, int | None, int | None]],
+    agent: str,
+    with_skip: bool,
+    start: Any,
+    out: Any,
 ) -> None:
-    """Claim until ``propose`` says no, for each (sweep id, grid points, cap) in turn."""
+    """Claim until ``propose`` says no, for each (sweep id, grid points, cap) in turn.
+    ``with_skip``: remember the runs seen and pass ``skip``, as the controller does for grid and
+    random."""
     try:
         store = open_store(url)
         try:
@@ -689,7 +687,18 @@ def _claim_worker(
             for sweep_id, points, cap in jobs:
                 propose = _grid_propose(agent, points, cap, rng)
                 got = claimed.setdefault(sweep_id, [])
-                while (run := store.claim_next(sweep_id, propose)) is not None:
+                seen: list[Run] = []
+                while True:
+                    if with_skip:
+                        skip = len(seen)
+                        run = store.claim_next(
+                            sweep_id, _remembering(propose, seen, skip), skip=skip
+                        )
+                    else:
+                        run = store.claim_next(sweep_id, propose)
+                    if run is None:
+                        break
+                    seen.append(run)
                     got.append((run.id, int(run.config["point"])))
             out.put(("ok", claimed))
         finally:
@@ -707,35 +716,6 @@ def _remembering(inner: Any, seen: list[Run], skip: int) -> Any:
         return inner(sweep, list(seen))
 
     return propose
-
-
-def _skip_claim_worker(
-    url: str, jobs: Sequence[tuple[str, int | None, int | None]], agent: str, start: Any, out: Any
-) -> None:
-    """Like ``_claim_worker``, but remembering the runs seen and passing ``skip``."""
-    try:
-        store = open_store(url)
-        try:
-            rng = random.Random(agent)
-            start.wait(60)
-            claimed: dict[str, list[tuple[str, int]]] = {}
-            for sweep_id, points, cap in jobs:
-                seen: list[Run] = []
-                inner = _grid_propose(agent, points, cap, rng)
-                got = claimed.setdefault(sweep_id, [])
-                while True:
-                    skip = len(seen)
-                    propose = _remembering(inner, seen, skip)
-                    run = store.claim_next(sweep_id, propose, skip=skip)
-                    if run is None:
-                        break
-                    seen.append(run)
-                    got.append((run.id, int(run.config["point"])))
-            out.put(("ok", claimed))
-        finally:
-            store.close()
-    except BaseException:
-        out.put(("error", traceback.format_exc()))
 
 
 def open_worker(url: str, start: Any, out: Any) -> None:
@@ -794,14 +774,14 @@ def run_claimers(
     jobs: Sequence[tuple[str, int | None, int | None]],
     processes: int,
     *,
-    worker: Any = _claim_worker,
+    with_skip: bool = False,
 ) -> dict[str, list[tuple[str, int]]]:
     """Start ``processes`` OS processes that claim at the same moment from the sweeps in
     ``jobs`` ((sweep id, grid points or None, cap or None), in order); return every
-    (run id, point) claimed, per sweep."""
-    args = [(url, list(jobs), f"agent{i}") for i in range(processes)]
+    (run id, point) claimed, per sweep. ``with_skip``: see ``_claim_worker``."""
+    args = [(url, list(jobs), f"agent{i}", with_skip) for i in range(processes)]
     claimed: dict[str, list[tuple[str, int]]] = {sweep_id: [] for sweep_id, _, _ in jobs}
-    for payload in run_in_processes(worker, args):
+    for payload in run_in_processes(_claim_worker, args):
         for sweep_id, got in payload.items():
             claimed[sweep_id].extend(got)
     return claimed
