@@ -33,6 +33,7 @@ import itertools
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -151,16 +152,7 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|")
         for problem in ("digits-mlp", "parametric"):
-            margin_rules = margin_frontier(problem, args.seeds)
-            for budget in BUDGETS:
-                cost, lost, rungs, kept, c = min(
-                    (r for r in margin_rules if r[0] <= budget), key=lambda r: (r[1], r[0])
-                )
-                shown = ", ".join(f"{f:.3g}" for f in kept)
-                print(
-                    f"| {problem} | {budget:.3g} | {lost:.1%} | {cost:.3f} | {rungs} | {shown} "
-                    f"| {c:g} |"
-                )
+            print_best_rules(problem, margin_frontier(problem, args.seeds))
         return
     print(
         "| problem | budget (epochs vs none) | best config lost, at least | epochs | rungs | kept "
@@ -171,15 +163,18 @@ def main() -> None:
         rules = [
             (*rule, c) for c in slopes for rule in frontier(percentiles(problem, args.seeds, c))
         ]
-        for budget in BUDGETS:
-            cost, lost, rungs, kept, c = min(
-                (r for r in rules if r[0] <= budget), key=lambda r: (r[1], r[0])
-            )
-            shown = ", ".join(f"{f:.3g}" for f in kept)
-            print(
-                f"| {problem} | {budget:.3g} | {lost:.1%} | {cost:.3f} | {rungs} | {shown} "
-                f"| {c:g} |"
-            )
+        print_best_rules(problem, rules)
+
+
+def print_best_rules(problem: str, rules: list[tuple[Any, ...]]) -> None:
+    """A table row per budget: the rule (cost, lost, rungs, kept, c) losing the best config
+    least often within it."""
+    for budget in BUDGETS:
+        cost, lost, rungs, kept, c = min(
+            (r for r in rules if r[0] <= budget), key=lambda r: (r[1], r[0])
+        )
+        shown = ", ".join(f"{f:.3g}" for f in kept)
+        print(f"| {problem} | {budget:.3g} | {lost:.1%} | {cost:.3f} | {rungs} | {shown} | {c:g} |")
 
 
 if __name__ == "__main__":
