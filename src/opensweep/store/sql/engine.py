@@ -37,7 +37,8 @@ except ImportError:  # Windows: SQLite's own busy wait only
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 DB_ERRORS = (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error)
-INTEGRITY_ERRORS = (sa.exc.IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
+# A duplicate key, as the drivers raise it (RawQuery runs on the driver cursor, not SQLAlchemy).
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 _SQLITE_BEGIN = "opensweep_sqlite_begin"
 
 
