@@ -2,7 +2,7 @@
 backends and the agents. On a machine whose cores all the processes of a trial share, CPU per
 trial says more than trials/s, which moves with whatever else runs.
 
-    .venv/bin/python benchmarks/system/cpu_per_trial.py [--trials 3000] [--agents 4]
+    .venv/bin/python benchmarks/system/cpu_per_trial.py [--trials 3000] [--agents 4] [--client-loop]
 
 To compare two commits, run it alternately with ``PYTHONPATH=<other checkout>/src`` (the server
 and the agents inherit it). Reads /proc (Linux). PostgreSQL CPU counts every ``postgres``
@@ -41,11 +41,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=3000)
     parser.add_argument("--agents", type=int, default=4)
+    parser.add_argument(
+        "--client-loop", action="store_true", help="the bare Client loop instead of the agent"
+    )
     args = parser.parse_args()
     with bench.pg_schema(bench.DEFAULT_PG) as url, bench.opensweep_server(url) as server:
         before = cpu_seconds("opensweep server"), cpu_seconds("^postgres"), os.times()
         rate = bench.opensweep_trials(
-            server, args.agents, args.trials, {"OPENSWEEP_TOKEN": bench.TOKEN}
+            server,
+            args.agents,
+            args.trials,
+            {"OPENSWEEP_TOKEN": bench.TOKEN},
+            "opensweep-client-trials" if args.client_loop else "opensweep-trials",
         )
         after = cpu_seconds("opensweep server"), cpu_seconds("^postgres"), os.times()
     agents = sum(after[2][2:4]) - sum(before[2][2:4])  # children's user + system

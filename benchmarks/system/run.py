@@ -5,8 +5,10 @@
 1. Trials/s for a trivial objective with 1, 2 and 4 worker processes: opensweep on SQLite, on
    PostgreSQL directly and through ``opensweep server`` (on PostgreSQL); Optuna's RDB storage on
    the same PostgreSQL and SQLite, and Optuna's JournalStorage (file). An opensweep trial is what
-   an agent does at least: claim a run (``next_run``), log its metric, finish it. An Optuna trial
-   is ``study.optimize`` with the RandomSampler (opensweep's sweep is ``method: random``).
+   a user's script runs: ``opensweep.agent(id, function=train)``, where ``train`` calls
+   ``init()``, ``log()`` and ``finish()``; one more row ("client loop") does only what an agent
+   must (claim a run, log its metric, finish it) straight on the Client. An Optuna trial is
+   ``study.optimize`` with the RandomSampler (opensweep's sweep is ``method: random``).
 2. Trials/s as a sweep grows from 100 to 5,000 runs (one worker, opensweep direct), within a
    time budget per back end (a sweep that slows down reports how far it got).
 3. Metric points/s through the server (1 and 4 logging processes, the SDK: ``opensweep.log``),
@@ -201,12 +203,14 @@ def random_sweep(cap: int) -> dict[str, Any]:
     }
 
 
-def opensweep_trials(url: str, workers: int, trials: int, env: dict[str, str]) -> float:
+def opensweep_trials(
+    url: str, workers: int, trials: int, env: dict[str, str], kind: str = "opensweep-trials"
+) -> float:
     from opensweep.client import connect
 
     with connect(url, token=env.get("OPENSWEEP_TOKEN")) as client:
         sweep = client.create_sweep(random_sweep(trials), project="bench")
-    argv = [sys.executable, WORKERS, "opensweep-trials", url, sweep.id]
+    argv = [sys.executable, WORKERS, kind, url, sweep.id]
     seconds, results = run_workers([argv] * workers, env)
     done = sum(r["trials"] for r in results)
     with connect(url, token=env.get("OPENSWEEP_TOKEN")) as client:
@@ -264,6 +268,10 @@ def bench_trials(
         row(
             "opensweep, server on PostgreSQL (HTTP)",
             lambda n: opensweep_trials(server, n, trials, env),
+        )
+        row(
+            "opensweep, server on PostgreSQL, client loop",
+            lambda n: opensweep_trials(server, n, trials, env, "opensweep-client-trials"),
         )
     with pg_schema(pg) as url, opensweep_server(url, workers=2) as server:
         row(

@@ -2,6 +2,7 @@
 does its work, and prints one JSON line with its counts and wall-clock end time.
 
     python workers.py opensweep-trials URL SWEEP_ID
+    python workers.py opensweep-client-trials URL SWEEP_ID
     python workers.py optuna-trials STORAGE STUDY N_TRIALS
     python workers.py opensweep-logger URL POINTS
     python workers.py mlflow-logger URL POINTS sync|async|batch      (runs in the MLflow venv)
@@ -29,7 +30,30 @@ def _done(**result: Any) -> None:
 
 
 def opensweep_trials(url: str, sweep_id: str) -> None:
-    """The agent's minimum per trial: claim a run, log its metric, finish it (3 calls)."""
+    """Trials as a user's script runs them: ``opensweep.agent`` calls a function that joins its
+    run with ``init()``, logs the metric and finishes (what ``study.optimize`` is to Optuna)."""
+    os.environ["OPENSWEEP_URL"] = url
+    import opensweep
+    import opensweep.agent.function_mode  # imported before "go", as optuna is
+
+    trials = 0
+
+    def train() -> None:
+        nonlocal trials
+        run = opensweep.init()
+        opensweep.log({"loss": (float(opensweep.config.x) - 0.3) ** 2})
+        run.finish()
+        trials += 1
+
+    _ready_then_wait()
+    start = time.time()
+    opensweep.agent(sweep_id, function=train)
+    _done(start=start, trials=trials)
+
+
+def opensweep_client_trials(url: str, sweep_id: str) -> None:
+    """The least an agent must do per trial, straight on the Client: claim a run, log its metric,
+    finish it. Not what a user runs; kept to show what the agent adds on top."""
     from opensweep.client import connect
     from opensweep.core.model import MetricRow
 
@@ -144,6 +168,8 @@ def main() -> None:
     kind, args = sys.argv[1], sys.argv[2:]
     if kind == "opensweep-trials":
         opensweep_trials(args[0], args[1])
+    elif kind == "opensweep-client-trials":
+        opensweep_client_trials(args[0], args[1])
     elif kind == "optuna-trials":
         optuna_trials(args[0], args[1], int(args[2]))
     elif kind == "opensweep-logger":

@@ -109,6 +109,11 @@ def _bad_requests(w: dict[str, Any]) -> list[tuple[str, str, Any, int]]:
         ("POST", f"{P}/runs/{r}/finish", {"error": NUL}, 400),
         ("POST", f"{P}/runs/nope/finish", {"exit_code": 0}, 404),
         ("POST", f"{P}/runs/{done}/finish", {"exit_code": 3}, 409),
+        ("POST", f"{P}/runs/{r}/finish-and-next", {"exit_code": 0}, 400),
+        ("POST", f"{P}/runs/{r}/finish-and-next", {"agent_id": "a", "state": "running"}, 400),
+        ("POST", f"{P}/runs/{r}/finish-and-next", {"agent_id": NUL}, 400),
+        ("POST", f"{P}/runs/nope/finish-and-next", {"agent_id": "a"}, 404),
+        ("POST", f"{P}/runs/{done}/finish-and-next", {"agent_id": "a", "exit_code": 3}, 409),
         # metrics
         ("POST", f"{P}/runs/{r}/log", {"seq": "1", "rows": [row]}, 400),
         ("POST", f"{P}/runs/{r}/log", {"seq": -1, "rows": [row]}, 400),

@@ -88,6 +88,19 @@ class _Backend:
         self._check(run_id)
         return _run(run_id, state or RunState.FINISHED)
 
+    def finish_and_next(
+        self,
+        run_id: str,
+        agent_id: str,
+        *,
+        state: RunState | None = None,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> tuple[Run, Run | None]:
+        self.calls.append(("finish_and_next", run_id, agent_id, state, exit_code, error))
+        self._check(run_id)
+        return _run(run_id, state or RunState.FINISHED), None if run_id == "last" else _run("r2")
+
     def heartbeat(self, agent_id: str, run_ids: Sequence[str]) -> dict[str, str]:
         self.calls.append(("heartbeat", agent_id, list(run_ids)))
         return {r: "stopped by user" for r in run_ids if r.startswith("stop")}
@@ -135,6 +148,9 @@ CASES: list[tuple[str, str]] = [
     (f"{P}/runs/r1/finish", '{"state":"killed","exit_code":3.0,"error":"Traceback\\n..."}'),
     (f"{P}/runs/missing/finish", "{}"),
     (f"{P}/runs/db-down/finish", "{}"),
+    (f"{P}/runs/r1/finish-and-next", '{"exit_code":0,"agent_id":"agent-1"}'),
+    (f"{P}/runs/last/finish-and-next", '{"state":"stopped","agent_id":"a","error":null}'),
+    (f"{P}/runs/missing/finish-and-next", '{"agent_id":"a"}'),
     (f"{P}/heartbeat", '{"agent_id":"a","run_ids":["r1","stop-2"]}'),
 ]
 
@@ -174,6 +190,7 @@ def test_fast_path_answers_like_the_routes(
         (f"{P}/sweeps/a%01b/next-run", '{"agent_id":"a"}', FAST),  # control character
         (f"{P}/runs/r1/log", '{"seq":1,"rows":[{"step":1,"values":{},"time":NaN}]}', FAST),
         (f"{P}/runs/r1/finish", '{"exit_code":"0"}', FAST),
+        (f"{P}/runs/r1/finish-and-next", '{"exit_code":0}', FAST),  # no agent_id
         (f"{P}/heartbeat", '{"agent_id":"a","run_ids":"r1"}', FAST),
     ],
 )

@@ -12,7 +12,7 @@ from opensweep.sdk.session import agent_context
 if TYPE_CHECKING:
     from opensweep.agent.runner import Agent
 
-Outcome = tuple[RunState | None, int | None, str | None]
+Outcome = tuple[RunState | None, int | None, str | None]  # for finish_run: state, exit code, error
 
 
 def run_function(agent: Agent, run: Run) -> Outcome:

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 
 from opensweep.agent.macros import build_argv
 from opensweep.agent.process import ChildProcess
@@ -31,6 +32,10 @@ from opensweep.client import connect
 from opensweep.client.base import Client
 from opensweep.core.model import Run, RunState, Sweep, SweepState
 from opensweep.errors import Conflict, OpenSweepError, TransportError
+from opensweep.sdk.threads import Task, background
+
+if TYPE_CHECKING:
+    from opensweep.agent.function_mode import Outcome
 
 DEFAULT_HEARTBEAT_INTERVAL = 5.0
 DEFAULT_POLL_INTERVAL = 5.0
@@ -79,15 +84,16 @@ class _Heartbeat:
         self.stop_reason: str | None = None
         self.on_stop: Callable[[str], None] | None = None
         self.on_beat: Callable[[], None] | None = None
-        self._thread = threading.Thread(target=self._loop, name="opensweep-heartbeat", daemon=True)
+        self._task: Task | None = None
 
     def __enter__(self) -> _Heartbeat:
-        self._thread.start()
+        self._task = background.start(self._loop)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
-        self._thread.join(timeout=self._interval + 5)
+        if self._task is not None:
+            self._task.join(timeout=self._interval + 5)
 
     def _loop(self) -> None:
         while not self._done.wait(self._interval):
@@ -119,26 +125,31 @@ class Agent:
         self.sweep_id = sweep_id
         self.function = function
         self.options = options or AgentOptions()
-        self.console = console or Console(stderr=True)
+        # No automatic highlighting (a regex pass over every line: 0.2 ms a line, two lines a
+        # run; the markup styles them anyway) and no wrapping (a log file keeps whole lines).
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.agent_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._interrupted: int | None = None  # the signal that asked us to stop
         self._on_beat: Callable[[], None] | None = None
+        self._metric: str | None = None  # the sweep's metric (its config never changes)
+        self._status: Status | None = None  # the live line, on a terminal only
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> AgentResult:
         result = AgentResult()
         sweep = self.client.get_sweep(self.sweep_id)
+        self._metric = _metric_name(sweep)
         failures_in_a_row = 0
-        with self._signal_handlers():
+        run: Run | None = None  # claimed together with the end of the previous run
+        with self._signal_handlers(), self._live_line():
             while True:
-                if self._interrupted is not None:
-                    result.reason = "interrupted"
+                reason = self._reason_to_stop(len(result.runs), failures_in_a_row)
+                if reason is not None:
+                    result.reason = reason
                     break
-                if self.options.count is not None and len(result.runs) >= self.options.count:
-                    result.reason = f"count {self.options.count} reached"
-                    break
-                run = self._next_run()
+                if run is None:
+                    run = self._next_run()
                 if run is None:
                     sweep = self.client.get_sweep(self.sweep_id)
                     if sweep.state is SweepState.PAUSED:
@@ -146,21 +157,30 @@ class Agent:
                         continue
                     result.reason = f"sweep {sweep.state.value}: no more runs"
                     break
-                ended = self._execute(sweep, run)
+                outcome = self._execute(sweep, run)
+                # Claim the next run in the same call when the agent surely goes on: this run
+                # is not the count-th, and would not be one failure too many.
+                goes_on = self._reason_to_stop(len(result.runs) + 1, failures_in_a_row + 1) is None
+                ended, run = self._end(run, outcome, claim_next=goes_on)
                 result.runs.append(ended)
                 self._print_ended(ended)
-                if ended.state is RunState.FAILED:
-                    failures_in_a_row += 1
-                    if failures_in_a_row >= self.options.max_consecutive_failures:
-                        result.reason = (
-                            f"{failures_in_a_row} runs failed in a row "
-                            "(--max-consecutive-failures); stopping this agent"
-                        )
-                        break
-                else:
-                    failures_in_a_row = 0
+                failures_in_a_row = failures_in_a_row + 1 if ended.state is RunState.FAILED else 0
+            if run is not None:  # claimed with the last run's end, then interrupted
+                self._end(run, (RunState.KILLED, None, "the agent stopped before this run began"))
         self.console.print(f"[bold]agent done[/bold]: {result.reason}")
         return result
+
+    def _reason_to_stop(self, runs_done: int, failures_in_a_row: int) -> str | None:
+        if failures_in_a_row >= self.options.max_consecutive_failures:
+            return (
+                f"{failures_in_a_row} runs failed in a row "
+                "(--max-consecutive-failures); stopping this agent"
+            )
+        if self._interrupted is not None:
+            return "interrupted"
+        if self.options.count is not None and runs_done >= self.options.count:
+            return f"count {self.options.count} reached"
+        return None
 
     def _next_run(self) -> Run | None:
         delay = 1.0
@@ -174,37 +194,65 @@ class Agent:
                 if self._interrupted is not None:
                     return None
 
-    def _execute(self, sweep: Sweep, run: Run) -> Run:
+    def _execute(self, sweep: Sweep, run: Run) -> Outcome:
         config_text = escape(_format_config(run.config))
         self.console.print(f"[cyan]▶ {escape(run.name)}[/cyan] {config_text}")
         if run.notes:
             self.console.print(f"  [dim]{escape(run.notes)}[/dim]")
-        metric = self._metric_name()
-        with self.console.status(f"{escape(run.name)} starting") as status:
+        status = self._status
+        self._on_beat = None
+        if status is not None:
+            status.update(f"{escape(run.name)} starting")
 
             def show_progress() -> None:
                 # the live line: config, step and metric, refreshed on every heartbeat
                 current = self.client.get_run(run.id)
-                status.update(f"{escape(run.name)} {config_text} {_metric_text(current, metric)}")
+                status.update(
+                    f"{escape(run.name)} {config_text} {_metric_text(current, self._metric)}"
+                )
 
             self._on_beat = show_progress
-            if self.function is not None:
-                from opensweep.agent.function_mode import run_function
+        if self.function is not None:
+            from opensweep.agent.function_mode import run_function
 
-                outcome = run_function(self, run)
-            else:
-                outcome = self._run_command(sweep, run)
+            return run_function(self, run)
+        return self._run_command(sweep, run)
+
+    def _end(
+        self, run: Run, outcome: Outcome, *, claim_next: bool = False
+    ) -> tuple[Run, Run | None]:
+        """Record how ``run`` ended; with ``claim_next``, also claim the next run in that call."""
         state, exit_code, error = outcome
+        if claim_next:
+            try:
+                return self.client.finish_and_next(
+                    run.id, self.agent_id, state=state, exit_code=exit_code, error=error
+                )
+            except OpenSweepError:
+                pass  # nothing was claimed; end the run on its own, which says what went wrong
         try:
-            return self.client.finish_run(run.id, state=state, exit_code=exit_code, error=error)
+            ended = self.client.finish_run(run.id, state=state, exit_code=exit_code, error=error)
         except Conflict:
-            return self.client.get_run(run.id)  # already ended (e.g. reaped or finished by SDK)
+            ended = self.client.get_run(run.id)  # already ended (e.g. reaped or finished by SDK)
+        return ended, None
+
+    @contextlib.contextmanager
+    def _live_line(self) -> Iterator[None]:
+        """One status line for the agent's life (a spinner with the current run), only on a
+        terminal: starting one per run costs a thread each time."""
+        if not self.console.is_terminal:
+            yield
+            return
+        with self.console.status("waiting for a run") as status:
+            self._status = status
+            try:
+                yield
+            finally:
+                self._status = None
 
     # -- command mode --------------------------------------------------------------------------
 
-    def _run_command(
-        self, sweep: Sweep, run: Run
-    ) -> tuple[RunState | None, int | None, str | None]:
+    def _run_command(self, sweep: Sweep, run: Run) -> Outcome:
         from opensweep.core.encoding import dumps
 
         config = sweep.config
@@ -294,7 +342,7 @@ class Agent:
             RunState.KILLED: "red",
             RunState.CRASHED: "red",
         }.get(run.state, "white")
-        metric = _metric_text(run, self._metric_name())
+        metric = _metric_text(run, self._metric)
         line = f"[{colour}]■ {escape(run.name)} {run.state.value}[/{colour}] {escape(metric)}"
         if run.stop_reason and run.state is RunState.STOPPED:
             line += f" [dim]({escape(run.stop_reason)})[/dim]"
@@ -303,11 +351,10 @@ class Agent:
             last = run.error.strip().splitlines()[-1] if run.error.strip() else ""
             self.console.print(f"  [red]{escape(last)}[/red]")
 
-    def _metric_name(self) -> str | None:
-        metric = self.client.get_sweep(self.sweep_id).config.get("metric")
-        return (
-            str(metric.get("name")) if isinstance(metric, Mapping) and metric.get("name") else None
-        )
+
+def _metric_name(sweep: Sweep) -> str | None:
+    metric = sweep.config.get("metric")
+    return str(metric.get("name")) if isinstance(metric, Mapping) and metric.get("name") else None
 
 
 def _format_config(config: Mapping[str, Any], prefix: str = "") -> str:

@@ -80,6 +80,21 @@ class Client(Protocol):
         (a run with a pending stop request ends as ``stopped``)."""
         ...
 
+    def finish_and_next(
+        self,
+        run_id: str,
+        agent_id: str,
+        *,
+        state: RunState | None = None,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> tuple[Run, Run | None]:
+        """``finish_run`` and then ``next_run`` of the run's sweep for ``agent_id``: what an
+        agent does between two runs, in one request over HTTP. Returns the ended run and the
+        next one (None when the sweep hands out no more, or the run belongs to no sweep). An
+        error ending the run claims nothing."""
+        ...
+
     def log(
         self,
         run_id: str,

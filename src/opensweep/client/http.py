@@ -11,7 +11,8 @@ A call whose request may have reached the server before the connection broke is 
 when repeating it is harmless: reads, ``log`` (the server applies a ``seq`` once), ``heartbeat``,
 ``finish_run`` and ``set_sweep_state`` (a repeat that finds the change already made returns the
 current record). ``next_run`` after such a break first looks for a run the lost answer may have
-handed to this agent, so a claimed run is never orphaned.
+handed to this agent, so a claimed run is never orphaned; ``finish_and_next`` finishes again
+(harmless, as above) and then does the same.
 """
 
 from __future__ import annotations
@@ -283,9 +284,7 @@ class HttpClient:
             if recovered is not None:
                 return recovered
             data = self._call("POST", path, {"agent_id": agent_id}, safe=False)
-        run = self._decode(
-            lambda d: None if d["run"] is None else codec.run_from_wire(d["run"]), data
-        )
+        run = self._decode(lambda d: _optional_run_at(d, "run"), data)
         if run is not None:
             self._handed_out.add(run.id)
         return run
@@ -365,6 +364,39 @@ class HttpClient:
             on_lost_retry=already_finished,
         )
         return self._decode(codec.run_from_wire, data)
+
+    def finish_and_next(
+        self,
+        run_id: str,
+        agent_id: str,
+        *,
+        state: RunState | None = None,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> tuple[Run, Run | None]:
+        body = {
+            "state": None if state is None else RunState(state).value,
+            "exit_code": exit_code,
+            "error": error,
+            "agent_id": agent_id,
+        }
+        try:
+            data = self._call("POST", f"/runs/{_seg(run_id)}/finish-and-next", body, safe=False)
+        except MaybeAppliedError:
+            # The answer was lost: the run may have ended and a next run may be ours. Both
+            # halves are recoverable: finishing again returns the run as it ended, and the
+            # claim is found (or made) as in next_run.
+            ended = self.finish_run(run_id, state=state, exit_code=exit_code, error=error)
+            if ended.sweep_id is None:
+                return ended, None
+            recovered = self._recover_claim(ended.sweep_id, agent_id)
+            return ended, recovered or self.next_run(ended.sweep_id, agent_id)
+        ended, run = self._decode(
+            lambda d: (codec.run_from_wire(d["finished"]), _optional_run_at(d, "next")), data
+        )
+        if run is not None:
+            self._handed_out.add(run.id)
+        return ended, run
 
     def log(
         self,
@@ -446,8 +478,8 @@ def _check_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-def _optional_run(data: Any) -> Run | None:
-    return None if data["run"] is None else codec.run_from_wire(data["run"])
+def _optional_run_at(data: Any, key: str) -> Run | None:
+    return None if data[key] is None else codec.run_from_wire(data[key])
 
 
 def _seg(value: str) -> str:

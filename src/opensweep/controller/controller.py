@@ -346,6 +346,20 @@ class Controller:
             self._settle_sweep(sweep)
         return run
 
+    def finish_and_next(
+        self,
+        run_id: str,
+        agent_id: str,
+        *,
+        state: RunState | None = None,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> tuple[Run, Run | None]:
+        ended = self.finish_run(run_id, state=state, exit_code=exit_code, error=error)
+        if ended.sweep_id is None:
+            return ended, None
+        return ended, self.next_run(ended.sweep_id, agent_id)
+
     def log(
         self,
         run_id: str,

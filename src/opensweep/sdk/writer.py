@@ -1,4 +1,4 @@
-"""The background writer: ``log()`` appends to a queue, this thread sends batches to the Client.
+"""The background writer: ``log()`` appends to a queue, a background thread sends its batches.
 
 Guarantees:
 
@@ -39,6 +39,7 @@ from opensweep.errors import (
     OpenSweepError,
     PayloadTooLarge,
 )
+from opensweep.sdk.threads import background
 
 logger = logging.getLogger("opensweep")
 
@@ -136,10 +137,7 @@ class LogWriter:
         self._abort = threading.Event()
         self._closing = False
         self._progress = threading.Condition()
-        self._thread = threading.Thread(
-            target=self._main, name=f"opensweep-writer-{run_id}", daemon=True
-        )
-        self._thread.start()
+        self._task = background.start(self._main)
 
     # -- producer side (the training thread) -----------------------------------------------
 
@@ -172,7 +170,7 @@ class LogWriter:
         with self._progress:
             while (
                 len(self._queue) >= self.settings.max_buffered_rows
-                and self._thread.is_alive()
+                and self._task.alive
                 and not self._abort.is_set()
             ):
                 self._progress.wait(0.1)
@@ -194,7 +192,7 @@ class LogWriter:
             self._flush_target = max(self._flush_target, target)
             self._wake.set()
             while self._processed < target:
-                if not self._thread.is_alive():
+                if not self._task.alive:
                     return False
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -221,7 +219,7 @@ class LogWriter:
             )
         self._closing = True
         self._wake.set()
-        self._thread.join(timeout=5.0)
+        self._task.join(timeout=5.0)
         return done
 
     # -- writer thread ---------------------------------------------------------------------

@@ -34,6 +34,8 @@ from opensweep.wire.models import (
     MAX_INT64,
     CreateSweepRequest,
     ErrorOut,
+    FinishAndNextOut,
+    FinishAndNextRequest,
     FinishRunRequest,
     HealthOut,
     HeartbeatOut,
@@ -105,6 +107,21 @@ def _finish_run(backend: Client, run_id: str, body: FinishRunRequest) -> dict[st
     return codec.run_to_wire(run)
 
 
+def _finish_and_next(backend: Client, run_id: str, body: FinishAndNextRequest) -> dict[str, Any]:
+    codec.check_json(run_id, "run_id")
+    ended, run = backend.finish_and_next(
+        run_id,
+        body.agent_id,
+        state=None if body.state is None else RunState(body.state),
+        exit_code=body.exit_code,
+        error=codec.check_json(body.error, "error"),
+    )
+    return {
+        "finished": codec.run_to_wire(ended),
+        "next": None if run is None else codec.run_to_wire(run),
+    }
+
+
 def _log(backend: Client, run_id: str, body: LogRequest) -> dict[str, Any]:
     codec.check_json(run_id, "run_id")
     rows = codec.rows_from_request(body)
@@ -120,7 +137,11 @@ def _heartbeat(backend: Client, _: str, body: HeartbeatRequest) -> dict[str, Any
 FAST_ROUTES = FastRoutes(
     top={"heartbeat": FastRoute(HeartbeatRequest, _heartbeat)},
     sweep={"next-run": FastRoute(NextRunRequest, _next_run)},
-    run={"log": FastRoute(LogRequest, _log), "finish": FastRoute(FinishRunRequest, _finish_run)},
+    run={
+        "log": FastRoute(LogRequest, _log),
+        "finish": FastRoute(FinishRunRequest, _finish_run),
+        "finish-and-next": FastRoute(FinishAndNextRequest, _finish_and_next),
+    },
 )
 
 
@@ -228,6 +249,11 @@ def _api_router(backend: Client) -> APIRouter:
     @api.post("/runs/{run_id}/finish", response_model=RunOut, tags=["runs"])
     def finish_run(run_id: IdParam, body: FinishRunRequest) -> Response:
         return _json(_finish_run(backend, run_id, body))
+
+    @api.post("/runs/{run_id}/finish-and-next", response_model=FinishAndNextOut, tags=["runs"])
+    def finish_and_next(run_id: IdParam, body: FinishAndNextRequest) -> Response:
+        """End a sweep run and claim the agent's next run of the same sweep, in one request."""
+        return _json(_finish_and_next(backend, run_id, body))
 
     @api.post("/runs/{run_id}/log", response_model=LogResultOut, tags=["metrics"])
     def log_metrics(run_id: IdParam, body: LogRequest) -> Response:

@@ -192,6 +192,46 @@ class ClientContract:
         client.finish_run(second.id, exit_code=1)
         assert client.get_sweep(sweep.id).state is SweepState.FINISHED
 
+    def test_finish_and_next_ends_a_run_and_claims_the_next(self, client: Client) -> None:
+        sweep = client.create_sweep(GRID_CONFIG)
+        run = client.next_run(sweep.id, "agent-1")
+        seen = []
+        while run is not None:
+            seen.append(run)
+            failing = len(seen) == 2
+            ended, run = client.finish_and_next(
+                seen[-1].id,
+                "agent-2",
+                exit_code=1 if failing else 0,
+                error="boom" if failing else None,
+            )
+            assert ended.id == seen[-1].id
+            assert ended.state is (RunState.FAILED if failing else RunState.FINISHED)
+            assert client.get_run(ended.id).state is ended.state
+            if run is not None:
+                assert (run.state, run.sweep_id, run.agent_id) == (
+                    RunState.RUNNING,
+                    sweep.id,
+                    "agent-2",
+                )
+            assert len(seen) <= len(GRID_POINTS)
+        assert {(r.config["lr"], r.config["optimizer"]) for r in seen} == GRID_POINTS
+        assert client.get_sweep(sweep.id).state is SweepState.FINISHED
+
+    def test_finish_and_next_claims_nothing_when_the_end_is_refused(self, client: Client) -> None:
+        sweep = client.create_sweep(GRID_CONFIG)
+        run = client.next_run(sweep.id, "a")
+        assert run is not None
+        client.finish_run(run.id, exit_code=0)
+        with pytest.raises(Conflict):  # ended before, differently
+            client.finish_and_next(run.id, "a", exit_code=1)
+        with pytest.raises(NotFound):
+            client.finish_and_next("nosuchrn", "a", exit_code=0)
+        assert [r.id for r in client.list_runs(sweep.id)] == [run.id]
+        plain = client.start_run()
+        ended, after = client.finish_and_next(plain.id, "a", exit_code=0)  # no sweep, no next
+        assert (ended.state, after) == (RunState.FINISHED, None)
+
     def test_run_cap_is_never_exceeded(self, client: Client) -> None:
         sweep = client.create_sweep(random_config(run_cap=3))
         runs = self.drain(client, sweep.id)

@@ -91,6 +91,10 @@ class FinishRunRequest(_Request):
     error: Text | None = None
 
 
+class FinishAndNextRequest(FinishRunRequest):
+    agent_id: Ident = Field(description="The agent that takes the next run of the sweep.")
+
+
 class MetricRowIn(_Request):
     step: Counter
     values: dict[str, Any]
@@ -147,6 +151,13 @@ class RunOut(_Response):
 
 class NextRunOut(_Response):
     run: RunOut | None = Field(description="The claimed run; null when the sweep hands out none.")
+
+
+class FinishAndNextOut(_Response):
+    finished: RunOut = Field(description="The run as it ended.")
+    next: RunOut | None = Field(
+        description="The agent's next run of the sweep; null when it hands out none."
+    )
 
 
 class MetricRowOut(_Response):

@@ -1,0 +1,94 @@
+"""The agent's loop over a real SQLite store: which calls it makes between runs, and that a run
+claimed together with the previous run's end is never left running."""
+
+from __future__ import annotations
+
+import io
+import signal
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+import opensweep
+from opensweep.agent.runner import Agent, AgentOptions
+from opensweep.client.local import LocalClient
+from opensweep.core.model import RunState, SweepState
+
+GRID = {"method": "grid", "metric": {"name": "loss"}, "parameters": {"k": {"values": [1, 2, 3, 4]}}}
+
+
+class CountingClient:
+    """The in-process client, counting the verbs the agent calls (not the ones they make)."""
+
+    def __init__(self, url: str) -> None:
+        self.inner = LocalClient(url)
+        self.calls: Counter[str] = Counter()
+        self.after_finish_and_next: Callable[[], None] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        verb = getattr(self.inner, name)
+        if not callable(verb):
+            return verb
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            answer = verb(*args, **kwargs)
+            if name == "finish_and_next" and self.after_finish_and_next is not None:
+                self.after_finish_and_next()
+            return answer
+
+        return counted
+
+
+def train() -> None:
+    opensweep.init()
+    opensweep.log({"loss": float(opensweep.config.k)})
+
+
+def agent_on(client: CountingClient, count: int | None = None) -> Agent:
+    sweep = client.create_sweep(GRID)
+    quiet = Console(file=io.StringIO())
+    options = AgentOptions(count=count)
+    return Agent(client, sweep.id, function=train, options=options, console=quiet)  # type: ignore[arg-type]
+
+
+def test_between_runs_the_agent_makes_one_call(sqlite_url: str) -> None:
+    client = CountingClient(sqlite_url)
+    agent = agent_on(client)
+    client.calls.clear()
+    result = agent.run()
+    assert [r.state for r in result.runs] == [RunState.FINISHED] * 4
+    assert sorted(r.config["k"] for r in result.runs) == [1, 2, 3, 4]
+    # per run: one log batch and one call that ends it and claims the next; besides, one claim
+    # to start, one that finds the grid done, and the sweep read at the start and at the end
+    assert client.calls == Counter(log=4, finish_and_next=4, next_run=2, get_sweep=2)
+    assert client.get_sweep(agent.sweep_id).state is SweepState.FINISHED
+
+
+def test_the_last_counted_run_claims_nothing_more(sqlite_url: str) -> None:
+    client = CountingClient(sqlite_url)
+    agent = agent_on(client, count=2)
+    client.calls.clear()
+    result = agent.run()
+    assert result.reason == "count 2 reached"
+    assert client.calls["finish_run"] == 1 and client.calls["finish_and_next"] == 1
+    assert [r.state for r in client.list_runs(agent.sweep_id)] == [RunState.FINISHED] * 2
+
+
+def test_a_run_claimed_just_before_an_interrupt_is_ended_not_left_running(
+    sqlite_url: str,
+) -> None:
+    client = CountingClient(sqlite_url)
+    agent = agent_on(client)
+
+    def interrupt() -> None:  # a SIGTERM arriving while the agent's call was on its way
+        agent._interrupted = signal.SIGTERM
+
+    client.after_finish_and_next = interrupt
+    result = agent.run()
+    assert result.reason == "interrupted"
+    runs = client.list_runs(agent.sweep_id)
+    assert [r.state for r in runs] == [RunState.FINISHED, RunState.KILLED]
+    assert runs[1].error == "the agent stopped before this run began"
