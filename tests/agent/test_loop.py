@@ -92,3 +92,22 @@ def test_a_run_claimed_just_before_an_interrupt_is_ended_not_left_running(
     runs = client.list_runs(agent.sweep_id)
     assert [r.state for r in runs] == [RunState.FINISHED, RunState.KILLED]
     assert runs[1].error == "the agent stopped before this run began"
+
+
+def test_run_lines_are_plain_text_in_a_log_and_styled_on_a_terminal(sqlite_url: str) -> None:
+    client = CountingClient(sqlite_url)
+    agent = agent_on(client, count=1)
+    result = agent.run()
+    name = result.runs[0].name
+    k = result.runs[0].config["k"]
+    log = agent.console.file.getvalue()  # type: ignore[attr-defined]
+    assert f"▶ {name} k={k}\n" in log
+    assert f"■ {name} finished loss={float(k):.4g} (step 0)\n" in log
+    assert "\x1b[" not in log and "[/" not in log
+
+    terminal = Console(file=io.StringIO(), force_terminal=True)
+    agent = Agent(client, agent.sweep_id, function=train, console=terminal)  # type: ignore[arg-type]
+    agent.options.count = 1
+    agent.run()
+    shown = terminal.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[" in shown and "■" in shown

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
+from rich.text import Text
 
 from opensweep.agent.macros import build_argv
 from opensweep.agent.process import ChildProcess
@@ -128,6 +129,7 @@ class Agent:
         # No automatic highlighting (a regex pass over every line: 0.2 ms a line, two lines a
         # run; the markup styles them anyway) and no wrapping (a log file keeps whole lines).
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self._plain = not self.console.is_terminal
         self.agent_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._interrupted: int | None = None  # the signal that asked us to stop
         self._on_beat: Callable[[], None] | None = None
@@ -195,10 +197,10 @@ class Agent:
                     return None
 
     def _execute(self, sweep: Sweep, run: Run) -> Outcome:
-        config_text = escape(_format_config(run.config))
-        self.console.print(f"[cyan]▶ {escape(run.name)}[/cyan] {config_text}")
+        config_text = _format_config(run.config)
+        self._say((f"▶ {run.name}", "cyan"), f" {config_text}")
         if run.notes:
-            self.console.print(f"  [dim]{escape(run.notes)}[/dim]")
+            self._say(("  " + run.notes, "dim"))
         status = self._status
         self._on_beat = None
         if status is not None:
@@ -207,9 +209,8 @@ class Agent:
             def show_progress() -> None:
                 # the live line: config, step and metric, refreshed on every heartbeat
                 current = self.client.get_run(run.id)
-                status.update(
-                    f"{escape(run.name)} {config_text} {_metric_text(current, self._metric)}"
-                )
+                line = f"{run.name} {config_text} {_metric_text(current, self._metric)}"
+                status.update(escape(line))
 
             self._on_beat = show_progress
         if self.function is not None:
@@ -342,14 +343,25 @@ class Agent:
             RunState.KILLED: "red",
             RunState.CRASHED: "red",
         }.get(run.state, "white")
-        metric = _metric_text(run, self._metric)
-        line = f"[{colour}]■ {escape(run.name)} {run.state.value}[/{colour}] {escape(metric)}"
+        parts: list[str | tuple[str, str]] = [
+            (f"■ {run.name} {run.state.value}", colour),
+            f" {_metric_text(run, self._metric)}",
+        ]
         if run.stop_reason and run.state is RunState.STOPPED:
-            line += f" [dim]({escape(run.stop_reason)})[/dim]"
-        self.console.print(line)
+            parts.append((f" ({run.stop_reason})", "dim"))
+        self._say(*parts)
         if run.state is RunState.FAILED and run.error:
             last = run.error.strip().splitlines()[-1] if run.error.strip() else ""
-            self.console.print(f"  [red]{escape(last)}[/red]")
+            self._say((f"  {last}", "red"))
+
+    def _say(self, *parts: str | tuple[str, str]) -> None:
+        """One line per run event: styled on a terminal; plain text into a pipe or log file,
+        where rich's rendering (markup, terminal queries) costs ~0.3 ms a line."""
+        if self._plain:
+            text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+            self.console.file.write(text + "\n")
+        else:
+            self.console.print(Text.assemble(*parts))
 
 
 def _metric_name(sweep: Sweep) -> str | None:
