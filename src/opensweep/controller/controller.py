@@ -325,6 +325,14 @@ class Controller:
         exit_code: int | None = None,
         error: str | None = None,
     ) -> Run:
+        run, sweep = self._end_run(run_id, state, exit_code, error)
+        if sweep is not None:
+            self._settle_sweep(sweep)
+        return run
+
+    def _end_run(
+        self, run_id: str, state: RunState | None, exit_code: int | None, error: str | None
+    ) -> tuple[Run, Sweep | None]:
         if state is not None:
             state = _terminal_state(state)
         now = self.clock.now()
@@ -341,10 +349,7 @@ class Controller:
                 changes["error"] = str(error)
             return changes
 
-        run, sweep = self.store.change_run(run_id, change)
-        if sweep is not None:
-            self._settle_sweep(sweep)
-        return run
+        return self.store.change_run(run_id, change)
 
     def finish_and_next(
         self,
@@ -355,10 +360,16 @@ class Controller:
         exit_code: int | None = None,
         error: str | None = None,
     ) -> tuple[Run, Run | None]:
-        ended = self.finish_run(run_id, state=state, exit_code=exit_code, error=error)
-        if ended.sweep_id is None:
+        ended, sweep = self._end_run(run_id, state, exit_code, error)
+        if sweep is None:
             return ended, None
-        return ended, self.next_run(ended.sweep_id, agent_id)
+        try:
+            # No settling after the end, unlike finish_run: a claim that finds nothing to hand
+            # out settles the sweep itself, and one that hands out a run leaves it running.
+            return ended, self.next_run(sweep.id, agent_id)
+        except BaseException:
+            self._settle_sweep(sweep)  # the run ended all the same
+            raise
 
     def log(
         self,

@@ -218,6 +218,18 @@ class ClientContract:
         assert {(r.config["lr"], r.config["optimizer"]) for r in seen} == GRID_POINTS
         assert client.get_sweep(sweep.id).state is SweepState.FINISHED
 
+    def test_finish_and_next_finishes_the_sweep_with_its_last_run(self, client: Client) -> None:
+        sweep = client.create_sweep(random_config(run_cap=3))
+        first, second = client.next_run(sweep.id, "a"), client.next_run(sweep.id, "b")
+        assert first is not None and second is not None
+        ended, third = client.finish_and_next(first.id, "a", exit_code=0)
+        assert ended.state is RunState.FINISHED and third is not None
+        assert client.finish_and_next(second.id, "b", exit_code=0)[1] is None  # cap reached
+        assert client.get_sweep(sweep.id).state is SweepState.RUNNING  # the third still runs
+        ended, after = client.finish_and_next(third.id, "a", exit_code=1)
+        assert (ended.state, after) == (RunState.FAILED, None)
+        assert client.get_sweep(sweep.id).state is SweepState.FINISHED
+
     def test_finish_and_next_claims_nothing_when_the_end_is_refused(self, client: Client) -> None:
         sweep = client.create_sweep(GRID_CONFIG)
         run = client.next_run(sweep.id, "a")
