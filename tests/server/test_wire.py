@@ -151,3 +151,75 @@ def test_log_request_json_takes_plain_rows_as_they_are_and_encodes_the_rest() ->
     assert math.isnan(row.values["loss"]) and row.values["f32"] == 0.25
     assert row.values["i"] == 7 and type(row.values["i"]) is int and row.time is None
     assert codec.check_object(request.summary, "summary") == {"best": -math.inf}
+
+
+def test_records_go_on_the_wire_as_exactly_this_json() -> None:
+    import json
+
+    run = Run(
+        id="r1",
+        name="run",
+        config={"lr": 0.1, "n": 3, "x": [math.inf]},
+        state=RunState.STOPPED,
+        created_at=10.0,
+        sweep_id="s1",
+        updated_at=11.5,
+        project="p",
+        entity="e",
+        agent_id="a",
+        heartbeat_at=10.5,
+        finished_at=12.0,
+        exit_code=-9,
+        stop_reason="hyperband",
+        error="tb",
+        notes="grid",
+        summary={"loss": math.nan, "acc": 0.5},
+        last_seq=7,
+        seed=123,
+    )
+    sweep = Sweep(
+        id="s1",
+        name="sw",
+        config={"method": "grid", "v": -math.inf},
+        state=SweepState.PAUSED,
+        seed=42,
+        created_at=1.5,
+        updated_at=2.25,
+        project="p",
+        entity=None,
+    )
+
+    def text(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+    assert text(codec.run_to_wire(run)) == (
+        '{"id":"r1","name":"run","created_at":10.0,"sweep_id":"s1","updated_at":11.5,'
+        '"project":"p","entity":"e","agent_id":"a","heartbeat_at":10.5,"finished_at":12.0,'
+        '"exit_code":-9,"stop_reason":"hyperband","error":"tb","notes":"grid","last_seq":7,'
+        '"seed":123,"state":"stopped","config":{"lr":0.1,"n":3,"x":[{"__float__":"inf"}]},'
+        '"summary":{"loss":{"__float__":"nan"},"acc":0.5}}'
+    )
+    assert text(codec.sweep_to_wire(sweep)) == (
+        '{"id":"s1","name":"sw","config":{"method":"grid","v":{"__float__":"-inf"}},'
+        '"state":"paused","seed":42,"created_at":1.5,"updated_at":2.25,"project":"p",'
+        '"entity":null}'
+    )
+
+
+def test_a_run_read_from_the_wire_gets_the_defaults_of_what_is_left_out() -> None:
+    minimal = {"id": "r", "name": "n", "config": {}, "state": "running", "created_at": 1}
+    run = codec.run_from_wire(minimal)
+    assert run == Run(id="r", name="n", config={}, state=RunState.RUNNING, created_at=1.0)
+    assert type(run.created_at) is float
+    assert codec.run_from_wire({**minimal, "summary": None}).summary == {}
+    assert codec.run_from_wire({**minimal, "exit_code": "3", "id": 5}).exit_code == 3
+    for junk in ({"state": "sleeping"}, {"heartbeat_at": "soon"}, {"last_seq": None}):
+        with pytest.raises((ValueError, TypeError)):
+            codec.run_from_wire({**minimal, **junk})
+    with pytest.raises(KeyError):
+        codec.run_from_wire({"id": "r", "name": "n", "config": {}, "state": "running"})
+    sweep = {"id": "s", "name": "n", "config": {}, "state": "paused", "seed": 1}
+    with pytest.raises(KeyError):
+        codec.sweep_from_wire({**sweep, "created_at": 1})
+    back = codec.sweep_from_wire({**sweep, "created_at": 1, "updated_at": 2})
+    assert back.project is None and back.updated_at == 2.0

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Mapping
 from typing import Any
 
+from opensweep.core import fields
 from opensweep.core.encoding import decode_value, encode_value
-from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
+from opensweep.core.fields import Convert, Field, Kind, Layout
+from opensweep.core.model import MetricRow, Run, Sweep
 from opensweep.errors import InvalidRequest
 from opensweep.wire.models import MAX_INT64, LogRequest, MetricRowIn
 
@@ -124,57 +127,7 @@ def check_object(value: Mapping[str, Any] | None, where: str) -> dict[str, Any] 
     return checked
 
 
-# --- records -> wire --------------------------------------------------------------------------
-
-
-def sweep_to_wire(sweep: Sweep) -> dict[str, Any]:
-    return {
-        "id": sweep.id,
-        "name": sweep.name,
-        "config": encode_value(sweep.config),
-        "state": sweep.state.value,
-        "seed": sweep.seed,
-        "created_at": sweep.created_at,
-        "updated_at": sweep.updated_at,
-        "project": sweep.project,
-        "entity": sweep.entity,
-    }
-
-
-_RUN_PLAIN_FIELDS = (
-    "id",
-    "name",
-    "created_at",
-    "sweep_id",
-    "updated_at",
-    "project",
-    "entity",
-    "agent_id",
-    "heartbeat_at",
-    "finished_at",
-    "exit_code",
-    "stop_reason",
-    "error",
-    "notes",
-    "last_seq",
-    "seed",
-)
-
-
-def run_to_wire(run: Run) -> dict[str, Any]:
-    out: dict[str, Any] = {name: getattr(run, name) for name in _RUN_PLAIN_FIELDS}
-    out["state"] = run.state.value
-    out["config"] = encode_value(run.config)
-    out["summary"] = encode_value(run.summary)
-    return out
-
-
-def row_to_wire(row: MetricRow) -> dict[str, Any]:
-    time = row.time if row.time is None or math.isfinite(row.time) else None
-    return {"step": row.step, "values": encode_value(row.values), "time": time}
-
-
-# --- wire -> records (the HTTP client reads answers; raises KeyError/ValueError on junk) ------
+# --- records <-> wire (the HTTP client reads answers; raises KeyError/ValueError on junk) -----
 
 
 def _opt_float(value: Any) -> float | None:
@@ -185,43 +138,54 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def sweep_from_wire(data: Mapping[str, Any]) -> Sweep:
-    return Sweep(
-        id=str(data["id"]),
-        name=str(data["name"]),
-        config=decode_value(data["config"]),
-        state=SweepState(data["state"]),
-        seed=int(data["seed"]),
-        created_at=float(data["created_at"]),
-        updated_at=float(data["updated_at"]),
-        project=_opt_str(data.get("project")),
-        entity=_opt_str(data.get("entity")),
-    )
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
-def run_from_wire(data: Mapping[str, Any]) -> Run:
-    exit_code = data.get("exit_code")
-    return Run(
-        id=str(data["id"]),
-        name=str(data["name"]),
-        config=decode_value(data["config"]),
-        state=RunState(data["state"]),
-        created_at=float(data["created_at"]),
-        sweep_id=_opt_str(data.get("sweep_id")),
-        updated_at=_opt_float(data.get("updated_at")),
-        project=_opt_str(data.get("project")),
-        entity=_opt_str(data.get("entity")),
-        agent_id=_opt_str(data.get("agent_id")),
-        heartbeat_at=_opt_float(data.get("heartbeat_at")),
-        finished_at=_opt_float(data.get("finished_at")),
-        exit_code=None if exit_code is None else int(exit_code),
-        stop_reason=_opt_str(data.get("stop_reason")),
-        error=_opt_str(data.get("error")),
-        notes=_opt_str(data.get("notes")),
-        summary=decode_value(data.get("summary") or {}),
-        last_seq=int(data.get("last_seq", -1)),
-        seed=int(data.get("seed", 0)),
-    )
+def _json_object(value: Any) -> Any:
+    return decode_value(value if value is not None else {})
+
+
+_state_value = operator.attrgetter("value")
+_READ: Mapping[Kind, Convert] = {
+    Kind.TEXT: str,
+    Kind.OPT_TEXT: _opt_str,
+    Kind.FLOAT: float,
+    Kind.OPT_FLOAT: _opt_float,
+    Kind.INT: int,
+    Kind.OPT_INT: _opt_int,
+    Kind.JSON: _json_object,  # a summary left out (None) reads as {}
+}
+
+
+def _wire_writer(field: Field) -> Convert | None:
+    """How a field is written to JSON: states as their value, JSON objects with tags."""
+    if field.kind is Kind.STATE:
+        return _state_value
+    return encode_value if field.kind is Kind.JSON else None
+
+
+def _wire_reader(field: Field) -> Convert:
+    """How a field is read back, checking its type (a missing optional one has its default)."""
+    return field.type if field.kind is Kind.STATE else _READ[field.kind]
+
+
+# A run's JSON has always listed its state, config and summary last (a sweep's: field order).
+_RUN_LAST = ("state", "config", "summary")
+_RUN_KEYS = (*(f.name for f in fields.RUN if f.name not in _RUN_LAST), *_RUN_LAST)
+_SWEEP_WIRE = Layout(Sweep, fields.SWEEP, _wire_writer, _wire_reader)
+_RUN_WIRE = Layout(Run, fields.RUN, _wire_writer, _wire_reader, order=_RUN_KEYS)
+
+# Records -> JSON-safe dicts, and back.
+sweep_to_wire = _SWEEP_WIRE.encode
+run_to_wire = _RUN_WIRE.encode
+sweep_from_wire = _SWEEP_WIRE.decode_dict
+run_from_wire = _RUN_WIRE.decode_dict
+
+
+def row_to_wire(row: MetricRow) -> dict[str, Any]:
+    time = row.time if row.time is None or math.isfinite(row.time) else None
+    return {"step": row.step, "values": encode_value(row.values), "time": time}
 
 
 def row_from_wire(data: Mapping[str, Any]) -> MetricRow:

@@ -4,150 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from collections.abc import Mapping
 from typing import Any
 
-from opensweep.core import encoding
-from opensweep.core.model import Run, RunState, Sweep, SweepState
-
-RUN_FIELDS = frozenset(f.name for f in fields(Run))
-_JSON_RUN_FIELDS = frozenset({"config", "summary"})
-
-
-def sweep_to_row(sweep: Sweep) -> dict[str, Any]:
-    return {
-        "id": sweep.id,
-        "name": sweep.name,
-        "project": sweep.project,
-        "entity": sweep.entity,
-        "config": encoding.dumps(sweep.config),
-        "state": SweepState(sweep.state).value,
-        "seed": int(sweep.seed),
-        "created_at": float(sweep.created_at),
-        "updated_at": float(sweep.updated_at),
-    }
-
-
-# Columns of a sweep read, in the order sweep_from_row unpacks them.
-SWEEP_READ_COLUMNS = (
-    "id",
-    "name",
-    "project",
-    "entity",
-    "config",
-    "state",
-    "seed",
-    "created_at",
-    "updated_at",
-)
-
-
-def sweep_from_row(row: Sequence[Any]) -> Sweep:
-    """A sweep from a row of :data:`SWEEP_READ_COLUMNS`."""
-    sweep_id, name, project, entity, config, state, seed, created_at, updated_at = row[:9]
-    return Sweep(
-        id=sweep_id,
-        name=name,
-        config=loads(config),
-        state=SweepState(state),
-        seed=int(seed),
-        created_at=float(created_at),
-        updated_at=float(updated_at),
-        project=project,
-        entity=entity,
-    )
-
-
-def run_column(name: str, value: Any) -> Any:
-    """One Run field as its column value."""
-    if name in _JSON_RUN_FIELDS:
-        return encoding.dumps(value if value is not None else {})
-    if name == "state":
-        return RunState(value).value
-    return value
-
-
-def run_to_row(run: Run) -> dict[str, Any]:
-    row = {name: run_column(name, getattr(run, name)) for name in RUN_FIELDS}
-    row["version"] = 0
-    return row
-
-
-# Columns of a full run read, in the order run_from_row unpacks them (positional access is
-# several times faster than attribute access on SQLAlchemy rows, and claim_next reads every run).
-RUN_READ_COLUMNS = (
-    "id",
-    "name",
-    "config",
-    "state",
-    "created_at",
-    "sweep_id",
-    "updated_at",
-    "project",
-    "entity",
-    "agent_id",
-    "heartbeat_at",
-    "finished_at",
-    "exit_code",
-    "stop_reason",
-    "error",
-    "notes",
-    "summary",
-    "last_seq",
-    "seed",
-)
-
-
-def run_from_row(row: Sequence[Any]) -> Run:
-    """A run from a row of :data:`RUN_READ_COLUMNS` (further columns are ignored)."""
-    (
-        run_id,
-        name,
-        config,
-        state,
-        created_at,
-        sweep_id,
-        updated_at,
-        project,
-        entity,
-        agent_id,
-        heartbeat_at,
-        finished_at,
-        exit_code,
-        stop_reason,
-        error,
-        notes,
-        summary,
-        last_seq,
-        seed,
-    ) = row[:19]
-    return Run(
-        id=run_id,
-        name=name,
-        config=loads(config),
-        state=RunState(state),
-        created_at=float(created_at),
-        sweep_id=sweep_id,
-        updated_at=_time(updated_at),
-        project=project,
-        entity=entity,
-        agent_id=agent_id,
-        heartbeat_at=_time(heartbeat_at),
-        finished_at=_time(finished_at),
-        exit_code=exit_code,
-        stop_reason=stop_reason,
-        error=error,
-        notes=notes,
-        summary=loads(summary),
-        last_seq=int(last_seq),
-        seed=int(seed),
-    )
-
-
-def _time(value: float | None) -> float | None:
-    # SQLite's RETURNING hands back a whole REAL as an integer (5.0 -> 5): times are floats.
-    return None if value is None else float(value)
+from opensweep.core import encoding, fields
+from opensweep.core.fields import Convert, Field, Kind, Layout
+from opensweep.core.model import Run, Sweep
 
 
 def loads(text: str) -> Any:
@@ -155,6 +17,67 @@ def loads(text: str) -> Any:
     if "__float__" not in text:
         return json.loads(text)
     return encoding.loads(text)
+
+
+def _json_column(value: Any) -> str:
+    return encoding.dumps(value if value is not None else {})
+
+
+def _time(value: float | None) -> float | None:
+    # SQLite's RETURNING hands back a whole REAL as an integer (5.0 -> 5): times are floats.
+    return None if value is None else float(value)
+
+
+# How each kind of field is written to its column and read back (others: as they are; text and
+# integers come from the driver as they went in). States are their enum's value.
+_WRITE: Mapping[Kind, Convert] = {Kind.JSON: _json_column, Kind.FLOAT: float, Kind.INT: int}
+_READ: Mapping[Kind, Convert] = {
+    Kind.JSON: loads,
+    Kind.FLOAT: float,
+    Kind.OPT_FLOAT: _time,
+    Kind.INT: int,
+}
+
+
+def _column_writer(field: Field) -> Convert | None:
+    if field.kind is Kind.STATE:
+        enum = field.type
+        return lambda value: enum(value).value
+    return _WRITE.get(field.kind)
+
+
+def _column_reader(field: Field) -> Convert | None:
+    return field.type if field.kind is Kind.STATE else _READ.get(field.kind)
+
+
+_SWEEP_ROW = Layout(Sweep, fields.SWEEP, _column_writer, _column_reader)
+_RUN_ROW = Layout(Run, fields.RUN, _column_writer, _column_reader)
+
+# The columns of a sweep or a full run read, in the order sweep_from_row/run_from_row take them
+# (positional access is several times faster than attribute access on SQLAlchemy rows, and
+# claim_next reads every run): the records' fields, in their order.
+SWEEP_READ_COLUMNS = _SWEEP_ROW.names
+RUN_READ_COLUMNS = _RUN_ROW.names
+RUN_FIELDS = frozenset(RUN_READ_COLUMNS)
+_RUN_COLUMN = _RUN_ROW.encoders  # name -> its conversion, for the fields that have one
+
+# A record as its columns (a dict), and back from a row of its READ_COLUMNS (further columns
+# are ignored).
+sweep_to_row = _SWEEP_ROW.encode
+sweep_from_row = _SWEEP_ROW.decode
+run_from_row = _RUN_ROW.decode
+
+
+def run_to_row(run: Run) -> dict[str, Any]:
+    row = _RUN_ROW.encode(run)
+    row["version"] = 0
+    return row
+
+
+def run_column(name: str, value: Any) -> Any:
+    """One Run field as its column value."""
+    encode = _RUN_COLUMN.get(name)
+    return value if encode is None else encode(value)
 
 
 def encode_metric(value: Any) -> tuple[float | None, str | None]:
