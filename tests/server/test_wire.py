@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
 from opensweep.errors import InvalidRequest
+from opensweep.testing.records import FULL_RUN, FULL_SWEEP
 from opensweep.wire import codec
 from opensweep.wire.models import CreateSweepRequest, FinishRunRequest, LogRequest
 
@@ -51,27 +52,7 @@ def test_sweep_round_trips_with_non_finite_values() -> None:
 
 
 def test_run_round_trips_every_field() -> None:
-    run = Run(
-        id="r1",
-        name="run",
-        config={"lr": 0.1, "nested": {"a": [1, 2]}},
-        state=RunState.STOPPED,
-        created_at=10.0,
-        sweep_id="s1",
-        updated_at=11.0,
-        project="p",
-        entity="e",
-        agent_id="a",
-        heartbeat_at=10.5,
-        finished_at=12.0,
-        exit_code=-9,
-        stop_reason="hyperband",
-        error="Traceback...\n",
-        notes="grid",
-        summary={"loss": math.nan, "acc": 0.5},
-        last_seq=7,
-        seed=123,
-    )
+    run = FULL_RUN
     back = codec.run_from_wire(codec.run_to_wire(run))
     assert math.isnan(back.summary["loss"])
     for name in run.__slots__:
@@ -156,38 +137,7 @@ def test_log_request_json_takes_plain_rows_as_they_are_and_encodes_the_rest() ->
 def test_records_go_on_the_wire_as_exactly_this_json() -> None:
     import json
 
-    run = Run(
-        id="r1",
-        name="run",
-        config={"lr": 0.1, "n": 3, "x": [math.inf]},
-        state=RunState.STOPPED,
-        created_at=10.0,
-        sweep_id="s1",
-        updated_at=11.5,
-        project="p",
-        entity="e",
-        agent_id="a",
-        heartbeat_at=10.5,
-        finished_at=12.0,
-        exit_code=-9,
-        stop_reason="hyperband",
-        error="tb",
-        notes="grid",
-        summary={"loss": math.nan, "acc": 0.5},
-        last_seq=7,
-        seed=123,
-    )
-    sweep = Sweep(
-        id="s1",
-        name="sw",
-        config={"method": "grid", "v": -math.inf},
-        state=SweepState.PAUSED,
-        seed=42,
-        created_at=1.5,
-        updated_at=2.25,
-        project="p",
-        entity=None,
-    )
+    run, sweep = FULL_RUN, FULL_SWEEP
 
     def text(value: object) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
