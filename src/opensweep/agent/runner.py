@@ -33,7 +33,7 @@ from opensweep.client import connect
 from opensweep.client.base import Client
 from opensweep.core.model import Run, RunState, Sweep, SweepState
 from opensweep.errors import Conflict, OpenSweepError, TransportError
-from opensweep.sdk.threads import Task, background
+from opensweep.sdk.threads import background
 
 if TYPE_CHECKING:
     from opensweep.agent.function_mode import Outcome
@@ -76,40 +76,61 @@ class AgentResult:
 
 
 class _Heartbeat:
-    """Beats for one run in a thread; remembers the first stop reason the controller sends."""
+    """One run's heartbeat: the agent's beater beats for it while the ``with`` block lasts;
+    remembers the first stop reason the controller sends."""
 
-    def __init__(self, client: Client, agent_id: str, run_id: str, interval: float) -> None:
-        self._client, self._agent_id, self._run_id = client, agent_id, run_id
-        self._interval = interval
-        self._done = threading.Event()
+    def __init__(self, beater: _Beater, run_id: str) -> None:
+        self._beater, self.run_id = beater, run_id
         self.stop_reason: str | None = None
         self.on_stop: Callable[[str], None] | None = None
         self.on_beat: Callable[[], None] | None = None
-        self._task: Task | None = None
 
     def __enter__(self) -> _Heartbeat:
-        self._task = background.start(self._loop)
+        self._beater.current = self
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        if self._task is not None:
-            self._task.join(timeout=self._interval + 5)
+        self._beater.current = None
+
+    def answered(self, stops: Mapping[str, str]) -> None:
+        reason = stops.get(self.run_id)
+        if reason and self.stop_reason is None:
+            self.stop_reason = reason
+            if self.on_stop is not None:
+                self.on_stop(reason)
+        if self.on_beat is not None:
+            with contextlib.suppress(OpenSweepError):
+                self.on_beat()
+
+
+class _Beater:
+    """The agent's one heartbeat thread, for its whole life: every ``interval`` it beats for
+    the run in progress (a thread per run cost a start and a join per run: on a busy machine,
+    each a wait for the scheduler)."""
+
+    def __init__(self, client: Client, agent_id: str, interval: float) -> None:
+        self._client, self._agent_id, self._interval = client, agent_id, interval
+        self.current: _Heartbeat | None = None
+        self._closed = threading.Event()
+
+    def __enter__(self) -> _Beater:
+        background.start(self._loop)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed.set()
 
     def _loop(self) -> None:
-        while not self._done.wait(self._interval):
+        while not self._closed.wait(self._interval):
+            beating = self.current
+            if beating is None:
+                continue
             try:
-                stops = self._client.heartbeat(self._agent_id, [self._run_id])
+                stops = self._client.heartbeat(self._agent_id, [beating.run_id])
             except OpenSweepError:
                 continue  # the store/server is away; the controller reaps us if it lasts
-            reason = stops.get(self._run_id)
-            if reason and self.stop_reason is None:
-                self.stop_reason = reason
-                if self.on_stop is not None:
-                    self.on_stop(reason)
-            if self.on_beat is not None:
-                with contextlib.suppress(OpenSweepError):
-                    self.on_beat()
+            if self.current is beating:  # else the run ended while the beat was on its way
+                beating.answered(stops)
 
 
 class Agent:
@@ -135,6 +156,7 @@ class Agent:
         self._on_beat: Callable[[], None] | None = None
         self._metric: str | None = None  # the sweep's metric (its config never changes)
         self._status: Status | None = None  # the live line, on a terminal only
+        self._beater = _Beater(client, self.agent_id, self.options.heartbeat_interval)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -144,7 +166,7 @@ class Agent:
         self._metric = _metric_name(sweep)
         failures_in_a_row = 0
         run: Run | None = None  # claimed together with the end of the previous run
-        with self._signal_handlers(), self._live_line():
+        with self._signal_handlers(), self._live_line(), self._beater:
             while True:
                 reason = self._reason_to_stop(len(result.runs), failures_in_a_row)
                 if reason is not None:
@@ -305,7 +327,7 @@ class Agent:
         return None, code, tail
 
     def heartbeat(self, run_id: str) -> _Heartbeat:
-        hb = _Heartbeat(self.client, self.agent_id, run_id, self.options.heartbeat_interval)
+        hb = _Heartbeat(self._beater, run_id)
         hb.on_beat = self._on_beat
         return hb
 

@@ -137,6 +137,7 @@ class LogWriter:
         self._abort = threading.Event()
         self._closing = False
         self._progress = threading.Condition()
+        self._sending = threading.Lock()  # one sender at a time: this thread, or close()
         self._task = background.start(self._main)
 
     # -- producer side (the training thread) -----------------------------------------------
@@ -204,7 +205,7 @@ class LogWriter:
         """Flush, then stop the thread. On timeout, warn, give up the rest and return False."""
         if timeout is None:
             timeout = self.settings.finish_timeout
-        done = self.flush(timeout)
+        done = self._send_here() or self.flush(timeout)
         if not done:
             lost = self.pending
             self._abort.set()
@@ -221,6 +222,22 @@ class LogWriter:
         self._wake.set()
         self._task.join(timeout=5.0)
         return done
+
+    def _send_here(self) -> bool:
+        """Send what is queued from the calling thread, if the writer thread is not sending:
+        the end of a short run, without waking that thread and waiting for it (on a busy
+        machine, agents and a database sharing the cores, the wait to be scheduled cost more
+        than the send). True when everything is written; else the thread takes over (retries,
+        backoff) as usual."""
+        if not self._sending.acquire(blocking=False):
+            return False
+        try:
+            while self._inflight is None and self._queue and self._gone is None:
+                self._inflight = self._take(self._batch_limit)
+                self._send(self._inflight)
+            return self._inflight is None and not self._queue
+        finally:
+            self._sending.release()
 
     # -- writer thread ---------------------------------------------------------------------
 
@@ -253,8 +270,12 @@ class LogWriter:
                     self._wake.wait(next_send - now)
                     self._wake.clear()
                     continue
-                self._inflight = self._take(self._batch_limit)
-            self._send(self._inflight)
+            with self._sending:
+                if self._inflight is None:
+                    if not self._queue:
+                        continue  # close() sent it meanwhile
+                    self._inflight = self._take(self._batch_limit)
+                self._send(self._inflight)
             if self._inflight is None:
                 next_send = time.monotonic() + settings.flush_interval
 
