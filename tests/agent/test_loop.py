@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -111,3 +112,42 @@ def test_run_lines_are_plain_text_in_a_log_and_styled_on_a_terminal(sqlite_url: 
     agent.run()
     shown = terminal.file.getvalue()  # type: ignore[attr-defined]
     assert "\x1b[" in shown and "■" in shown
+
+
+def test_one_beater_beats_for_each_run_in_turn(sqlite_url: str) -> None:
+    client = LocalClient(sqlite_url)
+    sweep = client.create_sweep({"method": "grid", "parameters": {"k": {"values": [1, 2]}}})
+
+    def slow() -> None:
+        opensweep.init()
+        time.sleep(0.3)
+
+    options = AgentOptions(heartbeat_interval=0.05)
+    quiet = Console(file=io.StringIO())
+    result = Agent(client, sweep.id, function=slow, options=options, console=quiet).run()
+    assert len(result.runs) == 2
+    for run in client.list_runs(sweep.id):
+        assert run.heartbeat_at is not None and run.heartbeat_at > run.created_at + 0.04
+
+
+def test_a_stop_sent_with_a_heartbeat_reaches_a_run_that_does_not_log(sqlite_url: str) -> None:
+    client = LocalClient(sqlite_url)
+    sweep = client.create_sweep(GRID)
+    waited: list[float] = []
+
+    def waits_for_the_stop() -> None:
+        run = opensweep.init()
+        with LocalClient(sqlite_url) as other:
+            other.set_sweep_state(sweep.id, "cancel")
+        started = time.monotonic()
+        while not run.should_stop and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        waited.append(time.monotonic() - started)
+
+    options = AgentOptions(heartbeat_interval=0.05)
+    quiet = Console(file=io.StringIO())
+    result = Agent(
+        client, sweep.id, function=waits_for_the_stop, options=options, console=quiet
+    ).run()
+    assert waited and waited[0] < 2  # delivered by a beat, not by the 5 s give-up
+    assert [r.state for r in result.runs] == [RunState.KILLED]  # a canceled sweep's run

@@ -114,14 +114,15 @@ class _Beater:
         self._closed = threading.Event()
 
     def __enter__(self) -> _Beater:
-        background.start(self._loop)
+        self._closed = closed = threading.Event()  # one per loop, should the agent run again
+        background.start(lambda: self._loop(closed))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._closed.set()
 
-    def _loop(self) -> None:
-        while not self._closed.wait(self._interval):
+    def _loop(self, closed: threading.Event) -> None:
+        while not closed.wait(self._interval):
             beating = self.current
             if beating is None:
                 continue
