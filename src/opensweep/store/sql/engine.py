@@ -211,9 +211,11 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
     :class:`WriterLock`); plain on PostgreSQL (callers lock the rows they change with
     ``FOR UPDATE``)."""
     writer_lock = _WRITER_LOCKS.get(engine)
+    # The connection is checked out before the lock and returned (and reset) after it: the
+    # lock is what every writer of the file waits for, so it covers only BEGIN to COMMIT.
     with (
-        writer_lock.hold() if writer_lock is not None else nullcontext(),
         engine.connect() as conn,
+        writer_lock.hold() if writer_lock is not None else nullcontext(),
     ):
         if engine.dialect.name == "sqlite":
             conn.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
