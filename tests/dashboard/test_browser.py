@@ -232,6 +232,24 @@ def test_pages_update_live_and_pause_resume_reach_the_store(page: Any, tmp_path:
         world.client.close()
 
 
+def test_an_action_whose_follow_up_read_fails_shows_the_error(page: Any, tmp_path: Path) -> None:
+    """The server going away right after a pause: a message, not an uncaught page error."""
+    world = build_world(tmp_path / "db.sqlite", tmp_path / "logs", n_runs=2)
+    server = ServerThread(create_app(world.url)).start()
+    try:
+        open_sweep(page, Live(server.url, world, None))
+        page.route(f"**/dashboard/api/sweeps/{world.main.id}", lambda route: route.abort())
+        page.click('#actions button[data-action="pause"]')
+        page.wait_for_function(
+            "() => document.getElementById('message').textContent.includes('server unreachable')"
+        )
+        assert world.client.get_sweep(world.main.id).state.value == "paused"
+        page.goto("about:blank")  # no poll may find the server gone below
+    finally:
+        server.stop()
+        world.client.close()
+
+
 def test_a_token_server_asks_for_the_token_once(page: Any, tmp_path: Path) -> None:
     token = "browser-token-0123456789"
     world = build_world(tmp_path / "db.sqlite", tmp_path / "logs", n_runs=3)

@@ -113,7 +113,12 @@
       if (err instanceof OS.AuthError) return;
       OS.message(err.status === 403 ? "This token is read-only: it cannot change the sweep." : err.message, "error");
     }
-    await loadMeta();
+    // A click handler's error would go uncaught: show it (the next poll retries anyway).
+    try {
+      await loadMeta();
+    } catch (err) {
+      if (!(err instanceof OS.AuthError)) OS.message(err.message, "error");
+    }
   }
 
   // ------------------------------------------------------------------ leaderboard
