@@ -47,7 +47,6 @@ _KIND_OF: Mapping[Any, Kind] = {
 @dataclasses.dataclass(frozen=True, slots=True)
 class Field:
     name: str
-    index: int  # position in the record: its positional argument
     kind: Kind
     type: Any  # the annotation, resolved (the enum class for a STATE)
     required: bool  # no default: fields with one come after those without
@@ -58,7 +57,7 @@ def fields_of(cls: type[Any]) -> tuple[Field, ...]:
     """The fields of a dataclass, in order, with their kinds."""
     hints = typing.get_type_hints(cls)
     out = []
-    for index, f in enumerate(dataclasses.fields(cls)):
+    for f in dataclasses.fields(cls):
         hint = hints[f.name]
         if f.kw_only:  # the layouts pass every field by position
             raise TypeError(f"{cls.__name__}.{f.name}: keyword-only fields are not supported")
@@ -70,12 +69,21 @@ def fields_of(cls: type[Any]) -> tuple[Field, ...]:
             raise TypeError(f"{cls.__name__}.{f.name}: no codec knows fields of type {hint}")
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         default = None if f.default is dataclasses.MISSING else f.default
-        out.append(Field(f.name, index, kind, hint, required, default))
+        out.append(Field(f.name, kind, hint, required, default))
     return tuple(out)
 
 
 SWEEP = fields_of(Sweep)
 RUN = fields_of(Run)
+
+
+def optional(convert: Convert) -> Convert:
+    """``convert`` for the ``X | None`` kinds: None stays None."""
+
+    def converted(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return converted
 
 
 class Layout(Generic[R]):

@@ -130,16 +130,7 @@ def check_object(value: Mapping[str, Any] | None, where: str) -> dict[str, Any] 
 # --- records <-> wire (the HTTP client reads answers; raises KeyError/ValueError on junk) -----
 
 
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+_opt_float = fields.optional(float)
 
 
 def _json_object(value: Any) -> Any:
@@ -149,11 +140,11 @@ def _json_object(value: Any) -> Any:
 _state_value = operator.attrgetter("value")
 _READ: Mapping[Kind, Convert] = {
     Kind.TEXT: str,
-    Kind.OPT_TEXT: _opt_str,
+    Kind.OPT_TEXT: fields.optional(str),
     Kind.FLOAT: float,
     Kind.OPT_FLOAT: _opt_float,
     Kind.INT: int,
-    Kind.OPT_INT: _opt_int,
+    Kind.OPT_INT: fields.optional(int),
     Kind.JSON: _json_object,  # a summary left out (None) reads as {}
 }
 

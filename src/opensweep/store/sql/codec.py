@@ -23,18 +23,14 @@ def _json_column(value: Any) -> str:
     return encoding.dumps(value if value is not None else {})
 
 
-def _time(value: float | None) -> float | None:
-    # SQLite's RETURNING hands back a whole REAL as an integer (5.0 -> 5): times are floats.
-    return None if value is None else float(value)
-
-
 # How each kind of field is written to its column and read back (others: as they are; text and
 # integers come from the driver as they went in). States are their enum's value.
 _WRITE: Mapping[Kind, Convert] = {Kind.JSON: _json_column, Kind.FLOAT: float, Kind.INT: int}
 _READ: Mapping[Kind, Convert] = {
     Kind.JSON: loads,
     Kind.FLOAT: float,
-    Kind.OPT_FLOAT: _time,
+    # SQLite's RETURNING hands back a whole REAL as an integer (5.0 -> 5): times are floats.
+    Kind.OPT_FLOAT: fields.optional(float),
     Kind.INT: int,
 }
 
