@@ -264,7 +264,7 @@ class Agent:
     def _live_line(self) -> Iterator[None]:
         """One status line for the agent's life (a spinner with the current run), only on a
         terminal: starting one per run costs a thread each time."""
-        if not self.console.is_terminal:
+        if self._plain:
             yield
             return
         with self.console.status("waiting for a run") as status:

@@ -351,15 +351,10 @@ class HttpClient:
                 return codec.run_to_wire(current)
             raise exc
 
-        body = {
-            "state": None if state is None else RunState(state).value,
-            "exit_code": exit_code,
-            "error": error,
-        }
         data = self._call(
             "POST",
             f"/runs/{_seg(run_id)}/finish",
-            body,
+            _end_body(state, exit_code, error),
             safe=True,
             on_lost_retry=already_finished,
         )
@@ -374,12 +369,7 @@ class HttpClient:
         exit_code: int | None = None,
         error: str | None = None,
     ) -> tuple[Run, Run | None]:
-        body = {
-            "state": None if state is None else RunState(state).value,
-            "exit_code": exit_code,
-            "error": error,
-            "agent_id": agent_id,
-        }
+        body = {**_end_body(state, exit_code, error), "agent_id": agent_id}
         try:
             data = self._call("POST", f"/runs/{_seg(run_id)}/finish-and-next", body, safe=False)
         except MaybeAppliedError:
@@ -476,6 +466,15 @@ def _check_url(url: str) -> str:
     if not ok:
         raise InvalidRequest(f"invalid server URL {url!r}: expected http(s)://host:port")
     return url.strip().rstrip("/")
+
+
+def _end_body(state: RunState | None, exit_code: int | None, error: str | None) -> dict[str, Any]:
+    """How a run ended, as finish and finish-and-next take it."""
+    return {
+        "state": None if state is None else RunState(state).value,
+        "exit_code": exit_code,
+        "error": error,
+    }
 
 
 def _optional_run_at(data: Any, key: str) -> Run | None:

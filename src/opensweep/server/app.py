@@ -96,26 +96,23 @@ def _next_run(backend: Client, sweep_id: str, body: NextRunRequest) -> dict[str,
     return {"run": None if run is None else codec.run_to_wire(run)}
 
 
+def _end_of(body: FinishRunRequest) -> dict[str, Any]:
+    """The keyword arguments of finish_run (and finish_and_next) from the request."""
+    return {
+        "state": None if body.state is None else RunState(body.state),
+        "exit_code": body.exit_code,
+        "error": codec.check_json(body.error, "error"),
+    }
+
+
 def _finish_run(backend: Client, run_id: str, body: FinishRunRequest) -> dict[str, Any]:
     codec.check_json(run_id, "run_id")
-    run = backend.finish_run(
-        run_id,
-        state=None if body.state is None else RunState(body.state),
-        exit_code=body.exit_code,
-        error=codec.check_json(body.error, "error"),
-    )
-    return codec.run_to_wire(run)
+    return codec.run_to_wire(backend.finish_run(run_id, **_end_of(body)))
 
 
 def _finish_and_next(backend: Client, run_id: str, body: FinishAndNextRequest) -> dict[str, Any]:
     codec.check_json(run_id, "run_id")
-    ended, run = backend.finish_and_next(
-        run_id,
-        body.agent_id,
-        state=None if body.state is None else RunState(body.state),
-        exit_code=body.exit_code,
-        error=codec.check_json(body.error, "error"),
-    )
+    ended, run = backend.finish_and_next(run_id, body.agent_id, **_end_of(body))
     return {
         "finished": codec.run_to_wire(ended),
         "next": None if run is None else codec.run_to_wire(run),
