@@ -10,12 +10,14 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 import opensweep
 from opensweep.agent.runner import Agent, AgentOptions
 from opensweep.client.local import LocalClient
 from opensweep.core.model import RunState, SweepState
+from opensweep.errors import Conflict, InvalidRequest, StoreError
 
 GRID = {"method": "grid", "metric": {"name": "loss"}, "parameters": {"k": {"values": [1, 2, 3, 4]}}}
 
@@ -62,10 +64,75 @@ def test_between_runs_the_agent_makes_one_call(sqlite_url: str) -> None:
     result = agent.run()
     assert [r.state for r in result.runs] == [RunState.FINISHED] * 4
     assert sorted(r.config["k"] for r in result.runs) == [1, 2, 3, 4]
-    # per run: one log batch and one call that ends it and claims the next; besides, one claim
+    # per run: one call that writes its row, ends it and claims the next; besides, one claim
     # to start, one that finds the grid done, and the sweep read at the start and at the end
-    assert client.calls == Counter(log=4, finish_and_next=4, next_run=2, get_sweep=2)
+    assert client.calls == Counter(finish_and_next=4, next_run=2, get_sweep=2)
     assert client.get_sweep(agent.sweep_id).state is SweepState.FINISHED
+    for run in result.runs:
+        assert [dict(r.values) for r in client.history(run.id)] == [{"loss": run.config["k"]}]
+        assert run.summary["loss"] == run.config["k"] and run.last_seq == 0
+
+
+def test_a_function_that_finishes_its_run_ends_it_with_its_rows(sqlite_url: str) -> None:
+    client = CountingClient(sqlite_url)
+    sweep = client.create_sweep(GRID)
+
+    def finishing() -> None:
+        run = opensweep.init()
+        opensweep.log({"loss": float(opensweep.config.k)})
+        run.finish()
+        # W&B's agent too keeps a run its function finished, whatever comes after
+        assert client.inner.get_run(run.id).state is RunState.FINISHED
+        if opensweep.config.k == 2:
+            raise RuntimeError("after the end")
+
+    quiet = Console(file=io.StringIO())
+    agent = Agent(client, sweep.id, function=finishing, console=quiet)  # type: ignore[arg-type]
+    client.calls.clear()
+    result = agent.run()
+    assert [r.state for r in result.runs] == [RunState.FINISHED] * 4
+    # per run: the end with its row (finish), then a claim; one more claim finds the grid done
+    assert client.calls == Counter(finish_run=4, next_run=5, get_sweep=2)
+    for run in result.runs:
+        assert [dict(r.values) for r in client.history(run.id)] == [{"loss": run.config["k"]}]
+
+
+class RefusingEnds(CountingClient):
+    """Refuses, once each, an end that carries a run's last rows (as a store that is briefly
+    away would): the rows must still be written, once, and the run ended."""
+
+    def __init__(self, url: str, error: Exception) -> None:
+        super().__init__(url)
+        self.error = error
+        self.refused = 0
+
+    def finish_and_next(self, *args: Any, **kwargs: Any) -> Any:
+        return self._maybe_refuse("finish_and_next", *args, **kwargs)
+
+    def finish_run(self, *args: Any, **kwargs: Any) -> Any:
+        return self._maybe_refuse("finish_run", *args, **kwargs)
+
+    def _maybe_refuse(self, verb: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls[verb] += 1
+        if kwargs.get("last_log") is not None:
+            self.refused += 1
+            raise self.error
+        return getattr(self.inner, verb)(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "error", [StoreError("database is locked"), InvalidRequest("refused"), Conflict("ended")]
+)
+def test_rows_an_end_could_not_carry_are_written_by_the_writer(
+    sqlite_url: str, error: Exception
+) -> None:
+    client = RefusingEnds(sqlite_url, error)
+    agent = agent_on(client, count=2)
+    result = agent.run()
+    assert client.refused == 3  # finish_and_next, then finish_run, of the first run; the last
+    assert [r.state for r in result.runs] == [RunState.FINISHED] * 2
+    for run in result.runs:  # written through log() instead, exactly once
+        assert [dict(r.values) for r in client.history(run.id)] == [{"loss": run.config["k"]}]
 
 
 def test_the_last_counted_run_claims_nothing_more(sqlite_url: str) -> None:

@@ -52,11 +52,12 @@ def test_function_mode_joins_the_run_with_merged_config(client: Client) -> None:
         for epoch in range(opensweep.config.epochs):
             opensweep.log({"loss": 1.0 / (epoch + 1)})
         run.finish()
-        assert client.get_run(record.id).state is RunState.RUNNING  # the agent ends it
+        # finish() ends the run there and then, its rows written in the same call
+        stored = client.get_run(record.id)
+        assert stored.state is RunState.FINISHED and stored.summary["loss"] == 0.5
     assert ctx.closed and ctx.flushed and ctx.exit_code is None
+    assert ctx.ended == stored  # so the agent does not end it again
     assert opensweep.run is None
-    ended = client.finish_run(record.id, exit_code=ctx.exit_code)
-    assert ended.state is RunState.FINISHED
     assert [r.values["loss"] for r in client.history(record.id)] == [1.0, 0.5]
 
 

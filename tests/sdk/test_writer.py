@@ -284,3 +284,55 @@ def test_finish_retries_recording_the_end_while_the_server_is_away(
     run.finish(exit_code=0)
     assert flaky.finish_fails == 0
     assert client.get_run(record.id).state is RunState.FINISHED
+
+
+# -- lending the last rows to the call that ends the run ----------------------------------------
+
+
+def test_lent_rows_are_one_batch_under_the_next_number(client: Client) -> None:
+    run = client.start_run()
+    writer = LogWriter(client, run.id, settings=WriterSettings(flush_interval=30.0))
+    write(writer, 3)
+    writer.put_summary({"best": 7})
+    lent = writer.lend()
+    assert lent is not None and writer.lend() is None  # lent once
+    assert [r.values["i"] for r in lent.batch.rows] == [0, 1, 2]
+    assert lent.batch.seq == 0 and lent.batch.summary is not None
+    assert lent.batch.summary["best"] == 7 and lent.batch.summary["_step"] == 2
+    assert writer.pending == 4  # not written until the end call says so
+    client.finish_run(run.id, exit_code=0, last_log=lent.batch)
+    lent.written()
+    assert writer.pending == 0 and writer.stats.rows_written == 3
+    assert values(client, run.id) == [0, 1, 2]
+    with pytest.raises(RuntimeError):
+        lent.give_back()  # settled already
+
+
+def test_while_lent_the_thread_sends_nothing_and_given_back_it_sends_them_once(
+    client: Client, flaky: FlakyClient
+) -> None:
+    run = client.start_run()
+    writer = LogWriter(flaky, run.id, settings=FAST)  # type: ignore[arg-type]
+    write(writer, 5)
+    lent = writer.lend()
+    assert lent is not None
+    time.sleep(0.1)  # ten flush intervals
+    assert flaky.calls == []
+    assert lent.give_back(timeout=10)
+    assert flaky.calls == [(lent.batch.seq, 5)]  # the same number: a retry, were it applied
+    assert values(client, run.id) == list(range(5))
+
+
+def test_a_busy_writer_lends_nothing(client: Client, flaky: FlakyClient) -> None:
+    run = client.start_run()
+    writer = LogWriter(flaky, run.id, settings=FAST)  # type: ignore[arg-type]
+    assert writer.lend() is None  # nothing queued
+    flaky.down.set()
+    write(writer, 2)
+    deadline = time.monotonic() + 10
+    while writer.stats.retries == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer.lend() is None  # a batch in flight, retried: it keeps its number
+    flaky.down.clear()
+    assert writer.close(timeout=10)
+    assert values(client, run.id) == [0, 1]

@@ -114,6 +114,26 @@ def _bad_requests(w: dict[str, Any]) -> list[tuple[str, str, Any, int]]:
         ("POST", f"{P}/runs/{r}/finish-and-next", {"agent_id": NUL}, 400),
         ("POST", f"{P}/runs/nope/finish-and-next", {"agent_id": "a"}, 404),
         ("POST", f"{P}/runs/{done}/finish-and-next", {"agent_id": "a", "exit_code": 3}, 409),
+        # a run's last rows, carried by its end: refused as the log endpoint refuses them, and
+        # the run does not end either
+        ("POST", f"{P}/runs/{r}/finish", {"log": {"seq": -1, "rows": [row]}}, 400),
+        ("POST", f"{P}/runs/{r}/finish", {"log": {"seq": 1, "rows": row}}, 400),
+        ("POST", f"{P}/runs/{r}/finish", {"log": {"seq": 1, "rows": [row], "x": 1}}, 400),
+        ("POST", f"{P}/runs/{r}/finish", {"log": {"seq": 1, "rows": [{**row, "step": -1}]}}, 400),
+        ("POST", f"{P}/runs/{r}/finish", {"log": {"seq": 1, "rows": [], "summary": [1]}}, 400),
+        (
+            "POST",
+            f"{P}/runs/{r}/finish-and-next",
+            {"agent_id": "a", "log": {"seq": 1, "rows": [{**row, "values": {"a": NUL}}]}},
+            400,
+        ),
+        (
+            "POST",
+            f"{P}/runs/{r}/finish",
+            {"log": {"seq": 1, "rows": [{**row, "values": {"a": 2**70}}]}},
+            400,
+        ),
+        ("POST", f"{P}/runs/{done}/finish", {"log": {"seq": 5, "rows": [row]}}, 409),
         # metrics
         ("POST", f"{P}/runs/{r}/log", {"seq": "1", "rows": [row]}, 400),
         ("POST", f"{P}/runs/{r}/log", {"seq": -1, "rows": [row]}, 400),
@@ -199,6 +219,10 @@ def test_validation_errors_name_the_field(world: dict[str, Any]) -> None:
     payload = _send(raw, "POST", f"{P}/runs/{world['run']}/log", body).json()
     assert payload["code"] == "invalid_request"
     assert payload["message"].startswith("rows[1].step:")
+    body = {"log": {"seq": 1, "rows": [{"step": 1, "values": {"a": {"b": "\x00"}}}]}}
+    payload = _send(raw, "POST", f"{P}/runs/{world['run']}/finish", body).json()
+    assert payload["code"] == "invalid_request"
+    assert "log.rows[0].values" in payload["message"], payload
     payload = _send(raw, "POST", f"{P}/sweeps", {"config": {"method": "grid"}}).json()
     assert payload["code"] == "invalid_config"
     assert payload["details"]["violations"], payload

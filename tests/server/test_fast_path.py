@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from opensweep.client.base import LogResult
-from opensweep.core.model import MetricRow, Run, RunState
+from opensweep.core.model import LogBatch, MetricRow, Run, RunState
 from opensweep.errors import NotFound, StoreError
 from opensweep.server import fastpath
 from opensweep.server.app import create_app
@@ -83,8 +83,9 @@ class _Backend:
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> Run:
-        self.calls.append(("finish_run", run_id, state, exit_code, error))
+        self.calls.append(("finish_run", run_id, state, exit_code, error, last_log))
         self._check(run_id)
         return _run(run_id, state or RunState.FINISHED)
 
@@ -96,8 +97,9 @@ class _Backend:
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> tuple[Run, Run | None]:
-        self.calls.append(("finish_and_next", run_id, agent_id, state, exit_code, error))
+        self.calls.append(("finish_and_next", run_id, agent_id, state, exit_code, error, last_log))
         self._check(run_id)
         return _run(run_id, state or RunState.FINISHED), None if run_id == "last" else _run("r2")
 
@@ -151,6 +153,15 @@ CASES: list[tuple[str, str]] = [
     (f"{P}/runs/r1/finish-and-next", '{"exit_code":0,"agent_id":"agent-1"}'),
     (f"{P}/runs/last/finish-and-next", '{"state":"stopped","agent_id":"a","error":null}'),
     (f"{P}/runs/missing/finish-and-next", '{"agent_id":"a"}'),
+    (
+        f"{P}/runs/r1/finish-and-next",
+        '{"exit_code":0,"agent_id":"a","log":{"seq":2,"rows":[{"step":4,"values":{"loss":0.5}}],'
+        '"summary":{"loss":0.5}}}',
+    ),
+    (
+        f"{P}/runs/r1/finish",
+        '{"log":{"seq":0,"rows":[{"step":0,"values":{"a":"\\ud800"}}]}}',
+    ),  # 400
     (f"{P}/heartbeat", '{"agent_id":"a","run_ids":["r1","stop-2"]}'),
 ]
 
@@ -191,6 +202,8 @@ def test_fast_path_answers_like_the_routes(
         (f"{P}/runs/r1/log", '{"seq":1,"rows":[{"step":1,"values":{},"time":NaN}]}', FAST),
         (f"{P}/runs/r1/finish", '{"exit_code":"0"}', FAST),
         (f"{P}/runs/r1/finish-and-next", '{"exit_code":0}', FAST),  # no agent_id
+        (f"{P}/runs/r1/finish", '{"log":{"seq":-1,"rows":[]}}', FAST),
+        (f"{P}/runs/r1/finish", '{"log":{"seq":0,"rows":[{"step":"1","values":{}}]}}', FAST),
         (f"{P}/heartbeat", '{"agent_id":"a","run_ids":"r1"}', FAST),
     ],
 )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from opensweep.client.http import HttpClient, _ClientTransport
-from opensweep.core.model import MetricRow, RunState
+from opensweep.core.model import LogBatch, MetricRow, RunState
 from opensweep.errors import ConfigError, Conflict, InvalidRequest, NotFound, TransportError
 from opensweep.server.app import create_app
 from opensweep.testing.servers import ServerThread, free_port
@@ -117,6 +117,24 @@ def test_lost_finish_answer_returns_the_finished_run(live: Live) -> None:
         finished = client.finish_run(run.id, exit_code=0)
         assert lossy.dropped == 1
         assert finished.state is RunState.FINISHED
+
+
+def test_lost_end_answers_write_the_last_rows_once(live: Live) -> None:
+    for suffix in ("/finish", "/finish-and-next"):
+        lossy = _LoseFirstAnswer(suffix)
+        with HttpClient(live.url, token=live.token, transport=lossy, retry_for=5) as client:
+            sweep = client.create_sweep(GRID)
+            run = client.next_run(sweep.id, "agent-7")
+            assert run is not None
+            last = LogBatch(0, [MetricRow(0, {"a": 1}), MetricRow(1, {"a": 2})], {"a": 2})
+            if suffix == "/finish":
+                ended = client.finish_run(run.id, exit_code=0, last_log=last)
+            else:
+                ended, after = client.finish_and_next(run.id, "agent-7", exit_code=0, last_log=last)
+                assert after is not None and len(client.list_runs(sweep.id)) == 2
+            assert lossy.dropped == 1
+            assert ended.state is RunState.FINISHED and ended.last_seq == 0
+            assert [r.step for r in client.history(run.id)] == [0, 1]
 
 
 def test_lost_next_run_answer_recovers_the_claimed_run(live: Live) -> None:

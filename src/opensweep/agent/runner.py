@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -28,15 +28,13 @@ from rich.status import Status
 from rich.text import Text
 
 from opensweep.agent.macros import build_argv
+from opensweep.agent.outcome import Outcome
 from opensweep.agent.process import ChildProcess
 from opensweep.client import connect
 from opensweep.client.base import Client
-from opensweep.core.model import Run, RunState, Sweep, SweepState
+from opensweep.core.model import LogBatch, Run, RunState, Sweep, SweepState
 from opensweep.errors import Conflict, OpenSweepError, TransportError
 from opensweep.sdk.threads import background
-
-if TYPE_CHECKING:
-    from opensweep.agent.function_mode import Outcome
 
 DEFAULT_HEARTBEAT_INTERVAL = 5.0
 DEFAULT_POLL_INTERVAL = 5.0
@@ -191,7 +189,9 @@ class Agent:
                 self._print_ended(ended)
                 failures_in_a_row = failures_in_a_row + 1 if ended.state is RunState.FAILED else 0
             if run is not None:  # claimed with the last run's end, then interrupted
-                self._end(run, (RunState.KILLED, None, "the agent stopped before this run began"))
+                self._end(
+                    run, Outcome(RunState.KILLED, None, "the agent stopped before this run began")
+                )
         self.console.print(f"[bold]agent done[/bold]: {result.reason}")
         return result
 
@@ -245,19 +245,46 @@ class Agent:
     def _end(
         self, run: Run, outcome: Outcome, *, claim_next: bool = False
     ) -> tuple[Run, Run | None]:
-        """Record how ``run`` ended; with ``claim_next``, also claim the next run in that call."""
-        state, exit_code, error = outcome
+        """Record how ``run`` ended, with the function's last rows if it left any; with
+        ``claim_next``, also claim the next run in that call."""
+        if outcome.ended is not None:  # the function's finish() ended it; the loop claims
+            return outcome.ended, None
+        lent = outcome.last_rows
+        if lent is None:
+            return self._record_end(run, outcome, None, claim_next)
+        try:
+            answer = self._record_end(run, outcome, lent.batch, claim_next)
+        except OpenSweepError:
+            # Not written: the writer writes them as it would have (retries, a refused row
+            # isolated, a warning when the run takes no more), then the end goes on its own.
+            lent.give_back()
+            return self._record_end(run, outcome, None, claim_next)
+        except BaseException:
+            lent.give_back()
+            raise
+        lent.written()
+        return answer
+
+    def _record_end(
+        self, run: Run, outcome: Outcome, last_log: LogBatch | None, claim_next: bool
+    ) -> tuple[Run, Run | None]:
+        end: dict[str, Any] = {
+            "state": outcome.state,
+            "exit_code": outcome.exit_code,
+            "error": outcome.error,
+            "last_log": last_log,
+        }
         if claim_next:
             try:
-                return self.client.finish_and_next(
-                    run.id, self.agent_id, state=state, exit_code=exit_code, error=error
-                )
+                return self.client.finish_and_next(run.id, self.agent_id, **end)
             except OpenSweepError:
                 pass  # nothing was claimed; end the run on its own, which says what went wrong
         try:
-            ended = self.client.finish_run(run.id, state=state, exit_code=exit_code, error=error)
+            ended = self.client.finish_run(run.id, **end)
         except Conflict:
-            ended = self.client.get_run(run.id)  # already ended (e.g. reaped or finished by SDK)
+            if last_log is not None:
+                raise  # the rows were not written either: the caller gives them back
+            ended = self.client.get_run(run.id)  # already ended (e.g. reaped)
         return ended, None
 
     @contextlib.contextmanager
@@ -308,7 +335,7 @@ class Agent:
         try:
             child = ChildProcess(argv, env=env, log_path=log_path, echo=echo)
         except OSError as exc:
-            return RunState.FAILED, None, f"could not start {argv!r}: {exc}"
+            return Outcome(RunState.FAILED, None, f"could not start {argv!r}: {exc}")
         stop_reason: str | None = None
         with self.heartbeat(run.id) as hb:
             while child.poll() is None:
@@ -321,11 +348,11 @@ class Agent:
                 child.wait(timeout=0.2)
         code = child.close()
         if self._interrupted is not None:
-            return RunState.KILLED, code, "agent interrupted"
+            return Outcome(RunState.KILLED, code, "agent interrupted")
         if stop_reason is not None:
-            return RunState.STOPPED, code, None
+            return Outcome(RunState.STOPPED, code, None)
         tail = None if code == 0 else _tail(log_path)
-        return None, code, tail
+        return Outcome(None, code, tail)
 
     def heartbeat(self, run_id: str) -> _Heartbeat:
         hb = _Heartbeat(self._beater, run_id)

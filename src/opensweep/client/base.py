@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from opensweep.core.model import MetricRow, Run, RunState, Sweep
+from opensweep.core.model import LogBatch, MetricRow, Run, RunState, Sweep
 
 SweepAction = Literal["pause", "resume", "stop", "cancel"]
 
@@ -75,9 +75,14 @@ class Client(Protocol):
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> Run:
         """End a run: exit code 0 -> finished, else failed, unless ``state`` says otherwise
-        (a run with a pending stop request ends as ``stopped``)."""
+        (a run with a pending stop request ends as ``stopped``).
+
+        ``last_log``: the run's last log batch, written with the end in one transaction (and,
+        as any batch, once by its number: a retried finish is harmless). A new batch for a
+        run that already ended is a Conflict, as in :meth:`log`."""
         ...
 
     def finish_and_next(
@@ -88,6 +93,7 @@ class Client(Protocol):
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> tuple[Run, Run | None]:
         """``finish_run`` and then ``next_run`` of the run's sweep for ``agent_id``: what an
         agent does between two runs, in one request over HTTP. Returns the ended run and the

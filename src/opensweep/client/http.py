@@ -29,7 +29,7 @@ import httpx
 
 from opensweep.client.base import LogResult, SweepAction
 from opensweep.core.encoding import encode_value
-from opensweep.core.model import SWEEP_ACTIONS, MetricRow, Run, RunState, Sweep
+from opensweep.core.model import SWEEP_ACTIONS, LogBatch, MetricRow, Run, RunState, Sweep
 from opensweep.errors import (
     Conflict,
     InvalidRequest,
@@ -344,6 +344,7 @@ class HttpClient:
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> Run:
         def already_finished(exc: OpenSweepError) -> Any:
             current = self.get_run(run_id)
@@ -354,7 +355,7 @@ class HttpClient:
         data = self._call(
             "POST",
             f"/runs/{_seg(run_id)}/finish",
-            _end_body(state, exit_code, error),
+            codec.end_request_json(_end_body(state, exit_code, error), last_log),
             safe=True,
             on_lost_retry=already_finished,
         )
@@ -368,15 +369,19 @@ class HttpClient:
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> tuple[Run, Run | None]:
-        body = {**_end_body(state, exit_code, error), "agent_id": agent_id}
+        end = {**_end_body(state, exit_code, error), "agent_id": agent_id}
+        body = codec.end_request_json(end, last_log)
         try:
             data = self._call("POST", f"/runs/{_seg(run_id)}/finish-and-next", body, safe=False)
         except MaybeAppliedError:
             # The answer was lost: the run may have ended and a next run may be ours. Both
             # halves are recoverable: finishing again returns the run as it ended, and the
             # claim is found (or made) as in next_run.
-            ended = self.finish_run(run_id, state=state, exit_code=exit_code, error=error)
+            ended = self.finish_run(
+                run_id, state=state, exit_code=exit_code, error=error, last_log=last_log
+            )
             if ended.sweep_id is None:
                 return ended, None
             recovered = self._recover_claim(ended.sweep_id, agent_id)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import operator
 import secrets
@@ -49,6 +50,7 @@ from opensweep.core.history import Trial
 from opensweep.core.metrics import MetricUnavailable, extremum
 from opensweep.core.model import (
     SWEEP_ACTIONS,
+    LogBatch,
     MetricRow,
     Run,
     RunState,
@@ -324,17 +326,25 @@ class Controller:
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> Run:
-        run, sweep = self._end_run(run_id, state, exit_code, error)
+        run, sweep = self._end_run(run_id, state, exit_code, error, last_log)
         if sweep is not None:
             self._settle_sweep(sweep)
         return run
 
     def _end_run(
-        self, run_id: str, state: RunState | None, exit_code: int | None, error: str | None
+        self,
+        run_id: str,
+        state: RunState | None,
+        exit_code: int | None,
+        error: str | None,
+        last_log: LogBatch | None,
     ) -> tuple[Run, Sweep | None]:
         if state is not None:
             state = _terminal_state(state)
+        if last_log is not None:
+            last_log = dataclasses.replace(last_log, seq=_sequence_number(last_log.seq))
         now = self.clock.now()
 
         def change(run: Run, sweep: Sweep | None) -> dict[str, Any] | None:
@@ -349,7 +359,7 @@ class Controller:
                 changes["error"] = str(error)
             return changes
 
-        return self.store.change_run(run_id, change)
+        return self.store.change_run(run_id, change, log=last_log)
 
     def finish_and_next(
         self,
@@ -359,8 +369,9 @@ class Controller:
         state: RunState | None = None,
         exit_code: int | None = None,
         error: str | None = None,
+        last_log: LogBatch | None = None,
     ) -> tuple[Run, Run | None]:
-        ended, sweep = self._end_run(run_id, state, exit_code, error)
+        ended, sweep = self._end_run(run_id, state, exit_code, error, last_log)
         if sweep is None:
             return ended, None
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -102,3 +102,13 @@ class MetricRow:
     step: int
     values: Mapping[str, Any]
     time: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """One batch of a run's log, as a writer sends it: rows and a summary update under a
+    run-local sequence number (a batch is applied once, by its number)."""
+
+    seq: int
+    rows: Sequence[MetricRow]
+    summary: Mapping[str, Any] | None = None

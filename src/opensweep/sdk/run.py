@@ -16,7 +16,7 @@ from opensweep.core import model
 from opensweep.errors import InvalidRequest, OpenSweepError, RunStopped, StoreError, TransportError
 from opensweep.sdk.config import Config
 from opensweep.sdk.summary import Summary
-from opensweep.sdk.writer import LogWriter, WriterSettings
+from opensweep.sdk.writer import LentRows, LogWriter, WriterSettings
 
 logger = logging.getLogger("opensweep")
 
@@ -88,6 +88,7 @@ class Run:
         self._stop_reason: str | None = record.stop_reason if record.stop_requested else None
         self._finished = False
         self.flushed = True  # False when finish() gave up on rows it could not write
+        self.ended: model.Run | None = None  # the run as finish() ended it, in an agent
         self.exit_code: int | None = None  # as given to finish()
         self.error: str | None = None  # traceback of an exception that ended a `with` block
         self._end_state: model.RunState | None = None  # e.g. killed by Ctrl-C
@@ -274,8 +275,9 @@ class Run:
         """Write every logged row (waiting up to ``timeout``, default ``OPENSWEEP_FINISH_TIMEOUT``
         or 120 s, with a warning past it) and end the run: exit code 0 -> finished, else failed.
 
-        Inside an agent, the agent ends the run (it also knows about exceptions and stop
-        requests); ``exit_code`` is handed to it.
+        In a function-mode agent the run ends here too, its last rows written with the end in
+        one write; as with W&B's agent, it stays ended whatever the function does next. In a
+        command-mode child the agent ends the run when the process exits.
         """
         if self._finished:
             return
@@ -286,12 +288,54 @@ class Run:
             self.exit_code = exit_code
         try:
             self._save_config(last_chance=True)  # while the run still accepts it
+            if self._mode is RunMode.AGENT:
+                self._end_in_agent(timeout)
+                return
             self.flushed = self._writer.close(timeout)
             if self._mode is RunMode.PLAIN:
                 self._end_plain_run()
         finally:
             if self._owns_client:
                 self._close_client()
+            if self._on_finish is not None:
+                self._on_finish(self)
+
+    def _end_in_agent(self, timeout: float | None) -> None:
+        """``finish()`` in a function-mode agent. Should recording the end fail, the rows are
+        written as usual and the agent ends the run once the function returns."""
+        lent = self._writer.lend()
+        if lent is None:
+            self.flushed = self._writer.close(timeout)
+        try:
+            self.ended = self._client.finish_run(
+                self.id,
+                state=self._end_state,
+                exit_code=0 if self.exit_code is None else self.exit_code,
+                error=self.error,
+                last_log=None if lent is None else lent.batch,
+            )
+        except OpenSweepError as exc:
+            logger.debug("opensweep: the agent will end run %s (%s)", self.id, exc)
+            if lent is not None:
+                self.flushed = lent.give_back(timeout)
+            return
+        if lent is not None:
+            lent.written()
+
+    def _hand_over(self, timeout: float | None) -> LentRows | None:
+        """The function of a function-mode agent returned without ``finish()``: the agent ends
+        the run. Returns the last rows for it to write with that end, or None when they were
+        written here (as ``finish()`` writes them)."""
+        with self._lock:
+            self._commit()
+            self._finished = True
+        try:
+            self._save_config(last_chance=True)
+            lent = self._writer.lend()
+            if lent is None:
+                self.flushed = self._writer.close(timeout)
+            return lent
+        finally:
             if self._on_finish is not None:
                 self._on_finish(self)
 

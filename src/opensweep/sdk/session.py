@@ -9,7 +9,8 @@ Three ways to get a run from :func:`init`:
 - otherwise ``init()`` starts a plain tracked run (``OPENSWEEP_URL`` or ``./opensweep.db``).
 
 In both agent modes the agent ends the run (it knows the exit code, the exception, the stop
-request); the SDK only writes metrics. A plain run is ended by the SDK.
+request), except that ``finish()`` in function mode ends it there and then, as W&B's agent
+keeps it; the SDK writes metrics. A plain run is ended by the SDK.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from opensweep.errors import InvalidRequest, NotFound, OpenSweepError
 from opensweep.sdk.config import Config, PreInitConfig, config_as_dict, deep_merge
 from opensweep.sdk.run import Run, RunMode
 from opensweep.sdk.summary import PreInitSummary
-from opensweep.sdk.writer import default_agent_id
+from opensweep.sdk.writer import LentRows, default_agent_id
 
 logger = logging.getLogger("opensweep")
 
@@ -66,8 +67,9 @@ class AgentContext:
     """One trial of a function-mode agent. Create it with :func:`agent_context`.
 
     The agent calls ``stop(reason)`` when its heartbeat learns the run must stop, and
-    ``close()`` after the user's function returned or raised, *before* it ends the run (so every
-    logged row is stored while the run still accepts them).
+    ``hand_over()`` (or ``close()``) after the user's function returned or raised, *before* it
+    ends the run: every logged row is then written, or lent to the agent to write with the end.
+    A function that called ``finish()`` ended the run itself (``ended``).
     """
 
     client: Client
@@ -102,19 +104,34 @@ class AgentContext:
         if self.run is not None:
             self.run._request_stop(reason)
 
+    @property
+    def ended(self) -> model.Run | None:
+        """The run as the function's ``finish()`` ended it (then the agent does not)."""
+        return None if self.run is None else self.run.ended
+
     def close(self, timeout: float | None = None) -> bool:
-        """Flush the run's rows (the user may not have called finish) and detach. True when
+        """Write the run's rows (the user may not have called finish) and detach. True when
         every logged row was written."""
+        lent = self.hand_over(timeout)
+        if lent is not None:
+            self.flushed = lent.give_back(timeout)
+        return self.flushed
+
+    def hand_over(self, timeout: float | None = None) -> LentRows | None:
+        """Detach. The rows not written yet are returned, for the agent to write with the
+        run's end (it must settle them: ``written()`` or ``give_back()``), or, when the
+        writer cannot lend them, written here (``flushed`` says whether all were)."""
         if self.closed:
-            return self.flushed
+            return None
         self.closed = True
-        if self.run is not None and not self.run.finished:
-            self.run.finish(timeout=timeout)
+        lent = None
         if self.run is not None:
+            if not self.run.finished:
+                lent = self.run._hand_over(timeout)
             self.flushed = self.run.flushed
         if _state.agent is self:
             _state.agent = None
-        return self.flushed
+        return lent
 
     def __enter__(self) -> AgentContext:
         return self

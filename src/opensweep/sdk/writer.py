@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opensweep.client.base import Client
-from opensweep.core.model import MetricRow
+from opensweep.core.model import LogBatch, MetricRow
 from opensweep.errors import (
     ConfigError,
     Conflict,
@@ -129,6 +129,7 @@ class LogWriter:
         self._flush_target = 0
         self._batch_limit = self.settings.max_batch_rows
         self._inflight: list[_Item] | None = None
+        self._lent = False  # the queue's rows are lent to the call that ends the run
         self._last_error: BaseException | None = None
         self._gone: BaseException | None = None  # set when the run no longer accepts metrics
         self._retry_delay = 0.0
@@ -223,6 +224,47 @@ class LogWriter:
         self._task.join(timeout=5.0)
         return done
 
+    def lend(self) -> LentRows | None:
+        """The rows still queued, as the next batch, for the caller to write together with the
+        run's end (one write instead of two); the caller then says whether it did
+        (:meth:`LentRows.written`) or gives them back (:meth:`LentRows.give_back`). None when
+        there is nothing to lend, or the writer is busy (sending, retrying, more than a batch
+        queued, a run that no longer accepts metrics): then ``close()`` as usual."""
+        if not self._sending.acquire(blocking=False):
+            return None
+        try:
+            queue = self._queue
+            if (
+                not queue
+                or len(queue) > self._batch_limit
+                or self._inflight is not None
+                or self._gone is not None
+                or self._lent
+            ):
+                return None
+            items = self._take(len(queue))
+            rows, summary = self._batch_of(items)
+            self._lent = True  # the thread sends nothing meanwhile: the number is taken
+            return LentRows(self, items, LogBatch(self._seq, rows, summary or None))
+        finally:
+            self._sending.release()
+
+    def _lent_written(self, items: list[_Item], rows: int) -> None:
+        self._lent = False
+        self._seq += 1
+        self.stats.batches_sent += 1
+        self.stats.rows_written += rows
+        self._done(len(items))
+        self._closing = True
+        self._wake.set()
+        self._task.join(timeout=5.0)
+
+    def _lent_back(self, items: list[_Item], timeout: float | None) -> bool:
+        with self._sending:
+            self._queue.extendleft(reversed(items))  # first again, as one batch: same number
+            self._lent = False
+        return self.close(timeout)
+
     def _send_here(self) -> bool:
         """Send what is queued from the calling thread, if the writer thread is not sending:
         the end of a short run, without waking that thread and waiting for it (on a busy
@@ -246,6 +288,10 @@ class LogWriter:
         next_send = time.monotonic() + settings.flush_interval
         next_beat = time.monotonic() + settings.heartbeat_interval
         while not self._abort.is_set():
+            if self._lent:
+                self._wake.wait(settings.flush_interval)
+                self._wake.clear()
+                continue
             if self._inflight is None:
                 now = time.monotonic()
                 if self._heartbeat_agent_id is not None and now >= next_beat:
@@ -286,11 +332,11 @@ class LogWriter:
             batch.append(queue.popleft())
         return batch
 
-    def _send(self, batch: list[_Item]) -> None:
-        """Send the batch in flight; clear ``_inflight`` once it left memory (written/dropped)."""
+    def _batch_of(self, items: list[_Item]) -> tuple[list[MetricRow], dict[str, Any]]:
+        """The rows of queued items, and the summary update they make."""
         rows: list[MetricRow] = []
         summary: dict[str, Any] = {}
-        for item in batch:
+        for item in items:
             if isinstance(item, _SummaryWrite):
                 summary.update(item.values)
             else:
@@ -303,6 +349,11 @@ class LogWriter:
             summary["_timestamp"] = last.time
             if self._started_at is not None and last.time is not None:
                 summary["_runtime"] = max(0.0, last.time - self._started_at)
+        return rows, summary
+
+    def _send(self, batch: list[_Item]) -> None:
+        """Send the batch in flight; clear ``_inflight`` once it left memory (written/dropped)."""
+        rows, summary = self._batch_of(batch)
         try:
             result = self.client.log(self.run_id, self._seq, rows, summary or None)
         except _REFUSED as exc:
@@ -390,6 +441,31 @@ class LogWriter:
         reason = stops.get(self.run_id)
         if reason is not None and self._on_stop is not None:
             self._on_stop(reason)
+
+
+class LentRows:
+    """A run's last rows, lent by its writer (:meth:`LogWriter.lend`) to the call that ends the
+    run. Until the lender hears back, the writer sends nothing; either way, exactly once."""
+
+    def __init__(self, writer: LogWriter, items: list[_Item], batch: LogBatch) -> None:
+        self._writer, self._items, self.batch = writer, items, batch
+        self._settled = False
+
+    def written(self) -> None:
+        """The end call wrote them: the writer counts them and stops its thread."""
+        self._settle()
+        self._writer._lent_written(self._items, len(self.batch.rows))
+
+    def give_back(self, timeout: float | None = None) -> bool:
+        """The end call failed: the writer writes them as usual (retries, a refused row
+        isolated, warnings), as ``close(timeout)``; True when every row was written."""
+        self._settle()
+        return self._writer._lent_back(self._items, timeout)
+
+    def _settle(self) -> None:
+        if self._settled:
+            raise RuntimeError("lent rows were already settled")
+        self._settled = True
 
 
 def default_agent_id() -> str:

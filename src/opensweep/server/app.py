@@ -102,6 +102,7 @@ def _end_of(body: FinishRunRequest) -> dict[str, Any]:
         "state": None if body.state is None else RunState(body.state),
         "exit_code": body.exit_code,
         "error": codec.check_json(body.error, "error"),
+        "last_log": None if body.log is None else codec.batch_from_request(body.log, "log."),
     }
 
 
@@ -121,9 +122,8 @@ def _finish_and_next(backend: Client, run_id: str, body: FinishAndNextRequest) -
 
 def _log(backend: Client, run_id: str, body: LogRequest) -> dict[str, Any]:
     codec.check_json(run_id, "run_id")
-    rows = codec.rows_from_request(body)
-    summary = codec.check_object(body.summary, "summary")
-    result = backend.log(run_id, body.seq, rows, summary)
+    batch = codec.batch_from_request(body)
+    result = backend.log(run_id, batch.seq, batch.rows, batch.summary)
     return {"applied": result.applied, "stop_reason": result.stop_reason}
 
 

@@ -1,8 +1,9 @@
 """The agent's hot calls without FastAPI's per-request machinery.
 
-An agent's trial is two requests (``log``, then ``finish-and-next``; ``next-run`` and ``finish``
-on their own at the ends) plus heartbeats, and FastAPI spends more CPU on routing, dependency
-solving and its middleware than the JSON work itself.
+An agent's trial is one or two requests (``finish-and-next`` carrying the run's last rows, after
+a ``log`` or two for a longer run; ``next-run`` and ``finish`` on their own at the ends) plus
+heartbeats, and FastAPI spends more CPU on routing, dependency solving and its middleware than
+the JSON work itself.
 :class:`FastPath` sits inside the auth and size-limit middleware and answers these calls
 directly: match the path, parse the JSON body, validate it with the *same* pydantic model the
 route declares, run the *same* handler on a thread of its own pool, encode the answer.

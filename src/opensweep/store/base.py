@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
+from opensweep.core.model import LogBatch, MetricRow, Run, RunState, Sweep, SweepState
 
 Propose = Callable[[Sweep, Sequence[Run]], Run | None]
 ChangeRun = Callable[[Run, Sweep | None], Mapping[str, Any] | None]
@@ -63,12 +63,19 @@ class Store(Protocol):
         """Change fields of a running run. Conflict if the run is already terminal."""
         ...
 
-    def change_run(self, run_id: str, change: ChangeRun) -> tuple[Run, Sweep | None]:
+    def change_run(
+        self, run_id: str, change: ChangeRun, *, log: LogBatch | None = None
+    ) -> tuple[Run, Sweep | None]:
         """Atomically: lock the run, read its sweep, ``change(run, sweep)``, apply the changes.
 
         Returns the run after the change and the sweep as read. ``change`` returning None (or
         nothing to change) changes nothing; it may raise to refuse. Changes to a terminal run
         are a Conflict, as in :meth:`update_run`.
+
+        ``log``, when given, is applied first in the same transaction, as
+        :meth:`append_history` applies a batch (once by its number; Conflict for a new batch
+        on a terminal run), and ``change`` sees the run after it: a run's last rows and its end
+        in one write. ``updated_at`` is the change's to set.
         """
         ...
 

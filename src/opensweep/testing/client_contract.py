@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from opensweep.client.base import Client
-from opensweep.core.model import MetricRow, Run, RunState, SweepState
+from opensweep.core.model import LogBatch, MetricRow, Run, RunState, SweepState
 from opensweep.errors import ConfigError, Conflict, InvalidRequest, NotFound
 
 NAN, INF = math.nan, math.inf
@@ -341,6 +341,43 @@ class ClientContract:
             client.log(run.id, 1, [MetricRow(step=1, values={"x": 2})])
         assert not client.log(run.id, 0, [MetricRow(step=0, values={"x": 1})]).applied
         assert len(client.history(run.id)) == 1
+
+    def test_a_runs_last_rows_travel_with_its_end_once(self, client: Client) -> None:
+        run = client.start_run()
+        client.log(run.id, 0, [MetricRow(step=0, values={"x": 1.0})], {"x": 1.0})
+        last = LogBatch(1, [MetricRow(step=1, values={"x": NAN, "s": "ü"})], {"x": 2.0})
+        ended = client.finish_run(run.id, exit_code=0, last_log=last)
+        assert ended.state is RunState.FINISHED and ended.last_seq == 1
+        assert ended.summary["x"] == 2.0
+        again = client.finish_run(run.id, exit_code=0, last_log=last)  # a retried finish
+        assert again.state is RunState.FINISHED and again.last_seq == 1
+        history = client.history(run.id)
+        assert [r.step for r in history] == [0, 1]
+        assert same_value(dict(history[1].values), {"x": NAN, "s": "ü"})
+
+    def test_finish_and_next_writes_the_last_rows_before_the_claim(self, client: Client) -> None:
+        config = random_config(run_cap=2)
+        config["metric"] = {"name": "val/loss", "goal": "minimize", "target": 0.5}
+        sweep = client.create_sweep(config)
+        run = client.next_run(sweep.id, "a")
+        assert run is not None
+        last = LogBatch(0, [MetricRow(step=0, values={"val/loss": 0.4})], {"val/loss": 0.4})
+        ended, after = client.finish_and_next(run.id, "a", exit_code=0, last_log=last)
+        # the target was reached by the rows that came with the end: nothing more is handed out
+        assert (ended.state, ended.summary["val/loss"], after) == (RunState.FINISHED, 0.4, None)
+        assert [dict(r.values) for r in client.history(run.id)] == [{"val/loss": 0.4}]
+        assert client.get_sweep(sweep.id).state is SweepState.FINISHED
+
+    def test_last_rows_for_an_ended_run_are_refused_with_the_end(self, client: Client) -> None:
+        run = client.start_run()
+        client.finish_run(run.id, state=RunState.KILLED)
+        late = LogBatch(0, [MetricRow(step=0, values={"x": 1})])
+        with pytest.raises(Conflict):
+            client.finish_run(run.id, state=RunState.KILLED, last_log=late)
+        with pytest.raises(InvalidRequest):
+            client.finish_run(client.start_run().id, exit_code=0, last_log=LogBatch(-1, []))
+        assert client.history(run.id) == []
+        assert client.get_run(run.id).last_seq == -1
 
     def test_list_plain_runs_by_project(self, client: Client) -> None:
         sweep = client.create_sweep(GRID_CONFIG, project="p")

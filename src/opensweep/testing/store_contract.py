@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from opensweep import errors
-from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
+from opensweep.core.model import LogBatch, MetricRow, Run, RunState, Sweep, SweepState
 from opensweep.store import Store, open_store
 
 NAN, INF = math.nan, math.inf
@@ -389,6 +389,39 @@ class StoreContract:
         assert store.change_run("plain", lambda run, sweep: None) == (store.get_run("plain"), None)
         with pytest.raises(errors.NotFound):
             store.change_run("nope", lambda run, sweep: None)
+
+    def test_change_run_applies_a_log_batch_first_in_the_same_transaction(
+        self, store: Store
+    ) -> None:
+        store.create_sweep(make_sweep())
+        store.claim_next("sw1", _propose_new("r"))
+        store.append_history("r", 0, [MetricRow(0, {"x": 1.0})], {"x": 1.0})
+        batch = LogBatch(1, [MetricRow(1, {"x": 2.0}), MetricRow(2, {"x": math.nan})], {"y": 3})
+        seen: list[Run] = []
+
+        def end(run: Run, sweep: Sweep | None) -> dict[str, Any] | None:
+            seen.append(run)
+            return None if run.state.is_terminal else {"state": RunState.FINISHED}
+
+        run, _ = store.change_run("r", end, log=batch)
+        assert (seen[0].last_seq, seen[0].summary["y"]) == (1, 3)  # the change saw the batch
+        assert run.state is RunState.FINISHED and run.last_seq == 1
+        assert run.summary["x"] == 1.0 and run.summary["y"] == 3
+        again, _ = store.change_run("r", end, log=batch)  # retried: nothing applied twice
+        assert_same_record(again, run)
+        assert [r.step for r in store.history("r")] == [0, 1, 2]
+        with pytest.raises(errors.Conflict):  # a new batch for an ended run
+            store.change_run("r", end, log=LogBatch(2, [MetricRow(3, {"x": 0.0})]))
+        assert [r.step for r in store.history("r")] == [0, 1, 2]
+
+        store.claim_next("sw1", _propose_new("r2"))
+
+        def refuse(run: Run, sweep: Sweep | None) -> dict[str, Any]:
+            raise errors.Conflict("no")
+
+        with pytest.raises(errors.Conflict, match="no"):  # refused: the batch goes too
+            store.change_run("r2", refuse, log=LogBatch(0, [MetricRow(0, {"x": 1.0})]))
+        assert store.history("r2") == [] and store.get_run("r2").last_seq == -1
 
     def test_update_run_rejects_unknown_fields(self, store: Store) -> None:
         store.create_sweep(make_sweep())

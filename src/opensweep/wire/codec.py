@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opensweep.core import fields
 from opensweep.core.encoding import decode_value, encode_value
 from opensweep.core.fields import Convert, Field, Kind, Layout
-from opensweep.core.model import MetricRow, Run, Sweep
+from opensweep.core.model import LogBatch, MetricRow, Run, Sweep
 from opensweep.errors import InvalidRequest
 from opensweep.wire.models import MAX_INT64, LogRequest, MetricRowIn
 
@@ -190,15 +190,19 @@ def row_from_wire(data: Mapping[str, Any]) -> MetricRow:
 # --- requests -> records ----------------------------------------------------------------------
 
 
-def row_from_request(row: MetricRowIn, index: int) -> MetricRow:
-    values = (
-        row.values if _plain_flat(row.values) else check_json(row.values, f"rows[{index}].values")
-    )
+def row_from_request(row: MetricRowIn, where: str) -> MetricRow:
+    values = row.values if _plain_flat(row.values) else check_json(row.values, f"{where}.values")
     return MetricRow(step=row.step, values=values, time=row.time)
 
 
-def rows_from_request(request: LogRequest) -> list[MetricRow]:
-    return [row_from_request(row, i) for i, row in enumerate(request.rows)]
+def rows_from_request(request: LogRequest, where: str = "") -> list[MetricRow]:
+    return [row_from_request(row, f"{where}rows[{i}]") for i, row in enumerate(request.rows)]
+
+
+def batch_from_request(request: LogRequest, where: str = "") -> LogBatch:
+    """A log request (or a finish request's ``log``, ``where="log."``) as a checked batch."""
+    summary = check_object(request.summary, f"{where}summary")
+    return LogBatch(seq=request.seq, rows=rows_from_request(request, where), summary=summary)
 
 
 def log_request_to_wire(
@@ -216,13 +220,35 @@ def log_request_json(
 ) -> str:
     """The log request as JSON text. Logged rows are almost always plain numbers, which JSON
     takes as they are; only when that fails (NaN, numpy scalars, ...) is every value encoded."""
-    plain = {
+    return _json_text(
+        lambda: _plain_log(seq, rows, summary), lambda: log_request_to_wire(seq, rows, summary)
+    )
+
+
+def end_request_json(end: Mapping[str, Any], last_log: LogBatch | None) -> str:
+    """A finish (or finish-and-next) request as JSON text: ``end`` (plain JSON values) and the
+    run's last log batch under ``"log"``, encoded as :func:`log_request_json` encodes it."""
+    if last_log is None:
+        return json.dumps(end, separators=(",", ":"), allow_nan=False)
+    seq, rows, summary = last_log.seq, list(last_log.rows), last_log.summary
+    return _json_text(
+        lambda: {**end, "log": _plain_log(seq, rows, summary)},
+        lambda: {**end, "log": log_request_to_wire(seq, rows, summary)},
+    )
+
+
+def _plain_log(
+    seq: int, rows: list[MetricRow] | tuple[MetricRow, ...], summary: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return {
         "seq": seq,
         "rows": [{"step": r.step, "values": r.values, "time": r.time} for r in rows],
         "summary": summary,
     }
+
+
+def _json_text(plain: Callable[[], Any], encoded: Callable[[], Any]) -> str:
     try:
-        return json.dumps(plain, separators=(",", ":"), allow_nan=False)
+        return json.dumps(plain(), separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
-        encoded = log_request_to_wire(seq, rows, summary)
-        return json.dumps(encoded, separators=(",", ":"), allow_nan=False)
+        return json.dumps(encoded(), separators=(",", ":"), allow_nan=False)

@@ -85,16 +85,6 @@ class UpdateConfigRequest(_Request):
     config: dict[str, Any] = Field(description="Top-level keys to set in the run's config.")
 
 
-class FinishRunRequest(_Request):
-    state: TerminalRunStateName | None = None
-    exit_code: ExitCode | None = None
-    error: Text | None = None
-
-
-class FinishAndNextRequest(FinishRunRequest):
-    agent_id: Ident = Field(description="The agent that takes the next run of the sweep.")
-
-
 class MetricRowIn(_Request):
     step: Counter
     values: dict[str, Any]
@@ -105,6 +95,21 @@ class LogRequest(_Request):
     seq: Counter = Field(description="Run-local batch number; a batch is applied once.")
     rows: list[MetricRowIn] = Field(max_length=100_000)
     summary: dict[str, Any] | None = None
+
+
+class FinishRunRequest(_Request):
+    state: TerminalRunStateName | None = None
+    exit_code: ExitCode | None = None
+    error: Text | None = None
+    log: LogRequest | None = Field(
+        default=None,
+        description="The run's last log batch, written with its end in one transaction "
+        "(once by its number, as by the log endpoint).",
+    )
+
+
+class FinishAndNextRequest(FinishRunRequest):
+    agent_id: Ident = Field(description="The agent that takes the next run of the sweep.")
 
 
 class HeartbeatRequest(_Request):

@@ -127,7 +127,7 @@ RAW_SWEEP_LOCKED = RawQuery(SWEEP_BY_ID.with_for_update())
 # A run and its sweep, the run locked: what change_run decides on, in one round trip. (The
 # sweep is not locked, as before; read here it may predate a wait for the run's lock.)
 RUN_AND_SWEEP_LOCKED = RawQuery(
-    sa.select(*RUN_COLUMNS, *SWEEP_COLUMNS)
+    sa.select(*RUN_COLUMNS, *SWEEP_COLUMNS, runs.c.pk)  # pk last: a log batch's history needs it
     .select_from(runs.outerjoin(sweeps, sweeps.c.id == runs.c.sweep_id))
     .where(runs.c.id == sa.bindparam("run_id"))
     .with_for_update(of=runs)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from opensweep import errors
-from opensweep.core.model import MetricRow, Run, RunState, Sweep, SweepState
+from opensweep.core.model import LogBatch, MetricRow, Run, RunState, Sweep, SweepState
 from opensweep.store.base import ChangeRun, Propose
 from opensweep.store.sql import codec, schema
 from opensweep.store.sql import statements as q
@@ -247,15 +247,23 @@ class SQLStore:
             return self._apply_run_changes(conn, current, changes)
 
     @_guard
-    def change_run(self, run_id: str, change: ChangeRun) -> tuple[Run, Sweep | None]:
+    def change_run(
+        self, run_id: str, change: ChangeRun, *, log: LogBatch | None = None
+    ) -> tuple[Run, Sweep | None]:
         with write_tx(self._engine) as conn:
             row = q.RUN_AND_SWEEP_LOCKED.first(conn, run_id=run_id)
             if row is None:
                 raise errors.NotFound(f"run {run_id!r} not found", details={"run_id": run_id})
             current = codec.run_from_row(row)
-            sweep_row = row[len(codec.RUN_READ_COLUMNS) :]
+            sweep_row = row[len(codec.RUN_READ_COLUMNS) : -1]
             sweep = None if sweep_row[0] is None else codec.sweep_from_row(sweep_row)
-            changes = change(current, sweep)
+            logged = None
+            if log is not None:
+                values = _history_params(log.rows)
+                logged = self._apply_log(conn, current, row[-1], log.seq, values, log.summary or {})
+            if logged:  # the change sees the run as the batch left it
+                current = dataclasses.replace(current, **logged)
+            changes = {**(logged or {}), **(change(current, sweep) or {})}
             if not changes:
                 return current, sweep
             _check_run_changes(changes)
@@ -313,19 +321,10 @@ class SQLStore:
         with write_tx(self._engine) as conn:
             row = self._run_row(conn, run_id, lock=True, columns=q.RUN_COLUMNS_AND_PK)
             current = codec.run_from_row(row)
-            if int(seq) <= current.last_seq:
-                return None  # already applied: a retry of a batch that got through
-            if current.state.is_terminal:
-                raise errors.Conflict(
-                    f"run {run_id!r} is already {current.state.value}; it accepts no more metrics",
-                    details={"run_id": run_id, "state": current.state.value},
-                )
             pk = row[-1]
-            if values:
-                self._insert_history(conn, pk, values)
-            after: dict[str, Any] = {"last_seq": int(seq)}
-            if summary:
-                after["summary"] = codec.merged_summary(current.summary, summary)
+            after = self._apply_log(conn, current, pk, seq, values, summary)
+            if after is None:
+                return None  # already applied: a retry of a batch that got through
             if now is not None:
                 after["updated_at"] = float(now)
             changes = {name: codec.run_column(name, value) for name, value in after.items()}
@@ -333,6 +332,31 @@ class SQLStore:
             if summary:  # as a reader will see it (decoded from the stored JSON)
                 after["summary"] = codec.loads(changes["summary"])
             return dataclasses.replace(current, **after)
+
+    def _apply_log(
+        self,
+        conn: Connection,
+        current: Run,
+        pk: int,
+        seq: int,
+        values: list[tuple[Any, ...]],
+        summary: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """Insert a log batch's values for the locked run ``current``; returns the run fields
+        the batch changes (``last_seq``, ``summary``), or None when it was applied before."""
+        if int(seq) <= current.last_seq:
+            return None
+        if current.state.is_terminal:
+            raise errors.Conflict(
+                f"run {current.id!r} is already {current.state.value}; it accepts no more metrics",
+                details={"run_id": current.id, "state": current.state.value},
+            )
+        if values:
+            self._insert_history(conn, pk, values)
+        after: dict[str, Any] = {"last_seq": int(seq)}
+        if summary:
+            after["summary"] = codec.merged_summary(current.summary, summary)
+        return after
 
     def _pg_append_history(
         self,
