@@ -135,6 +135,28 @@ def test_rows_an_end_could_not_carry_are_written_by_the_writer(
         assert [dict(r.values) for r in client.history(run.id)] == [{"loss": run.config["k"]}]
 
 
+def test_when_finish_cannot_end_the_run_the_agent_does_and_no_row_is_lost(
+    sqlite_url: str,
+) -> None:
+    client = RefusingEnds(sqlite_url, StoreError("database is locked"))
+    sweep = client.create_sweep(GRID)
+
+    def finishing() -> None:
+        run = opensweep.init()
+        opensweep.log({"loss": float(opensweep.config.k)})
+        run.finish()
+        assert client.inner.get_run(run.id).state is RunState.RUNNING  # not ended: refused
+
+    quiet = Console(file=io.StringIO())
+    options = AgentOptions(count=2)
+    agent = Agent(client, sweep.id, function=finishing, options=options, console=quiet)  # type: ignore[arg-type]
+    result = agent.run()
+    assert client.refused == 2  # each run's finish() with its row
+    assert [r.state for r in result.runs] == [RunState.FINISHED] * 2
+    for run in result.runs:
+        assert [dict(r.values) for r in client.history(run.id)] == [{"loss": run.config["k"]}]
+
+
 def test_the_last_counted_run_claims_nothing_more(sqlite_url: str) -> None:
     client = CountingClient(sqlite_url)
     agent = agent_on(client, count=2)

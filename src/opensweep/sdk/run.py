@@ -319,6 +319,10 @@ class Run:
             if lent is not None:
                 self.flushed = lent.give_back(timeout)
             return
+        except BaseException:  # e.g. Ctrl-C during the call: the rows still go out
+            if lent is not None:
+                self.flushed = lent.give_back(timeout)
+            raise
         if lent is not None:
             lent.written()
 

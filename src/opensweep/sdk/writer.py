@@ -15,6 +15,10 @@ Guarantees:
 - A row the controller refuses (``InvalidRequest``/``PayloadTooLarge``) is isolated by halving the
   batch and then dropped with a warning; when the run no longer accepts metrics (``Conflict``,
   ``NotFound``: it ended, or it was killed) the queue is dropped and the run is told to stop.
+- **The last rows can travel with the run's end.** :meth:`LogWriter.lend` hands an idle writer's
+  queue, as its next numbered batch, to the call that ends the run (one write instead of two);
+  that caller says :meth:`LentRows.written`, or :meth:`LentRows.give_back` and the writer sends
+  them as above.
 """
 
 from __future__ import annotations
