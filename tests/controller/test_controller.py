@@ -128,6 +128,28 @@ def test_crashed_runs_count_for_run_cap_and_the_sweep_finishes(
     assert controller.get_sweep(sweep.id).state is SweepState.FINISHED
 
 
+def test_reaping_finishes_a_sweep_whose_settling_was_lost(
+    controller: Controller, clock: FakeClock
+) -> None:
+    """A server killed between a run's end and the sweep's settle: the restarted server's
+    reaper finishes the sweep, and leaves alone one that still has points to hand out."""
+    done, open_ = controller.create_sweep(grid(1)), controller.create_sweep(grid(2))
+    ended = {"state": RunState.FINISHED, "finished_at": clock.now()}
+    for sweep in (done, open_):
+        run = claim(controller, sweep.id)
+        # the end's commit alone, as the killed server left it
+        controller.store.change_run(run.id, lambda r, s: ended)
+    restarted = Controller(controller.store, clock=clock, heartbeat_timeout=HEARTBEAT_TIMEOUT)
+    assert restarted.get_sweep(done.id).state is SweepState.RUNNING
+    assert restarted.reap() == []
+    assert restarted.get_sweep(done.id).state is SweepState.FINISHED
+    assert restarted.get_sweep(open_.id).state is SweepState.RUNNING
+    last = claim(restarted, open_.id)  # the second point is still handed out
+    assert last.config == {"x": 1}
+    restarted.reap()
+    assert restarted.get_sweep(open_.id).state is SweepState.RUNNING  # its run is running
+
+
 def test_rerun_crashed_hands_a_crashed_grid_point_out_again(
     controller: Controller, clock: FakeClock
 ) -> None:

@@ -101,6 +101,7 @@ class Controller:
         self._trial_cache = TrialCache()
         self._ledgers: dict[str, RunLedger] = {}
         self._reaped_at: dict[str, float] = {}
+        self._settle_checked: dict[str, int] = {}  # sweep id -> its number of runs then
 
     def __enter__(self) -> Controller:
         return self
@@ -438,10 +439,18 @@ class Controller:
     # ------------------------------------------------------------------ reaping
     def reap(self) -> list[Run]:
         """Mark ``crashed`` every running run whose agent has not been heard of for longer than
-        ``heartbeat_timeout``; returns those runs."""
+        ``heartbeat_timeout``; returns those runs.
+
+        It also finishes a sweep left running with nothing to run and nothing left to hand out,
+        which happens when the call that ended its last run did not get to settle it (a server
+        killed between the two commits, or a settle that failed): no agent may ever come back
+        to claim from it and notice.
+        """
         crashed: list[Run] = []
         for sweep in self.store.list_sweeps():
             crashed.extend(self._reap_sweep(sweep.id, force=True))
+            if sweep.state is SweepState.RUNNING:
+                self._settle_forgotten(sweep)
         now = self.clock.now()
         crashed.extend(self._crash_stale(self.store.list_plain_runs([RunState.RUNNING]), now))
         return crashed
@@ -508,6 +517,18 @@ class Controller:
         )
         return self.store.metric_series(sweep_id, spec.metric.name) if needed else None
 
+    def _settle_forgotten(self, sweep: Sweep) -> None:
+        """Settle ``sweep`` if nothing runs in it, once per number of runs: with nothing running
+        and no new run, nothing that decides whether it ran out has changed."""
+        if not _can_run_out(self._spec(sweep)):
+            return
+        if self.store.count_runs(sweep.id, states=[RunState.RUNNING]):
+            return  # the end of those runs settles it
+        total = self.store.count_runs(sweep.id)
+        if self._settle_checked.get(sweep.id) != total:
+            self._settle_checked[sweep.id] = total
+            self._settle_sweep(sweep)
+
     def _settle_sweep(self, sweep: Sweep, *, done: bool = False) -> None:
         """Finish a running sweep that will hand out no more runs, once none is running.
 
@@ -517,9 +538,8 @@ class Controller:
         if sweep.state is not SweepState.RUNNING:
             return
         spec = self._spec(sweep)
-        target = spec.metric.target if spec.metric is not None else None
-        if not done and spec.method != "grid" and spec.run_cap is None and target is None:
-            return  # nothing can run out (a method that does is noticed by next_run)
+        if not done and not _can_run_out(spec):
+            return  # a method that runs out by itself is noticed by next_run
         if self.store.count_runs(sweep.id, states=[RunState.RUNNING]):
             return
         if not done and not self._exhausted(sweep, spec):
@@ -790,6 +810,12 @@ class TrialCache:
                 self._by_run[run.id] = (run, with_series, index, trial)
             trials.append(trial)
         return trials
+
+
+def _can_run_out(spec: SweepSpec) -> bool:
+    """Can the sweep run out of runs to hand out, whatever its method proposes?"""
+    target = spec.metric.target if spec.metric is not None else None
+    return spec.method == "grid" or spec.run_cap is not None or target is not None
 
 
 def _best_metric(spec: SweepSpec, run: Run, values: Sequence[Any]) -> float | None:
