@@ -150,6 +150,33 @@ def test_reaping_finishes_a_sweep_whose_settling_was_lost(
     assert restarted.get_sweep(open_.id).state is SweepState.RUNNING  # its run is running
 
 
+def test_a_sweep_is_not_finished_under_a_run_claimed_while_it_was_settled(
+    controller: Controller, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end of one run settles the sweep while another agent claims its last point: the
+    claim lands between counting the running runs and seeing the grid exhausted."""
+    sweep = controller.create_sweep(grid(2))
+    first = claim(controller, sweep.id)
+    other_agent = Controller(controller.store, clock=clock, heartbeat_timeout=HEARTBEAT_TIMEOUT)
+    list_runs = controller.store.list_runs
+    claimed: list[Run] = []
+    claiming = False
+
+    def list_runs_after_a_claim(sweep_id: str, **filters: Any) -> list[Run]:
+        nonlocal claiming
+        if not filters and not claiming:  # the settle reads every run to see what is left
+            claiming = True  # once, even if the claim reads runs too
+            claimed.append(claim(other_agent, sweep_id))
+        return list_runs(sweep_id, **filters)
+
+    monkeypatch.setattr(controller.store, "list_runs", list_runs_after_a_claim)
+    controller.finish_run(first.id, exit_code=0)
+    assert claimed and claimed[0].config == {"x": 1}
+    assert controller.get_sweep(sweep.id).state is SweepState.RUNNING  # its last run runs
+    controller.finish_run(claimed[0].id, exit_code=0)
+    assert controller.get_sweep(sweep.id).state is SweepState.FINISHED
+
+
 def test_rerun_crashed_hands_a_crashed_grid_point_out_again(
     controller: Controller, clock: FakeClock
 ) -> None:

@@ -542,8 +542,11 @@ class Controller:
             return  # a method that runs out by itself is noticed by next_run
         if self.store.count_runs(sweep.id, states=[RunState.RUNNING]):
             return
-        if not done and not self._exhausted(sweep, spec):
-            return
+        if not done:
+            if not self._exhausted(sweep, spec):
+                return
+            if self.store.count_runs(sweep.id, states=[RunState.RUNNING]):
+                return  # claimed while we looked (the last grid point, say): it runs now
         # paused, stopped or canceled meanwhile? the user's word stands
         with contextlib.suppress(Conflict):
             self.store.update_sweep_state(
