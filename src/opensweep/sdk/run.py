@@ -303,9 +303,7 @@ class Run:
     def _end_in_agent(self, timeout: float | None) -> None:
         """``finish()`` in a function-mode agent. Should recording the end fail, the rows are
         written as usual and the agent ends the run once the function returns."""
-        lent = self._writer.lend()
-        if lent is None:
-            self.flushed = self._writer.close(timeout)
+        lent = self._last_rows(timeout)
         try:
             self.ended = self._client.finish_run(
                 self.id,
@@ -335,13 +333,18 @@ class Run:
             self._finished = True
         try:
             self._save_config(last_chance=True)
-            lent = self._writer.lend()
-            if lent is None:
-                self.flushed = self._writer.close(timeout)
-            return lent
+            return self._last_rows(timeout)
         finally:
             if self._on_finish is not None:
                 self._on_finish(self)
+
+    def _last_rows(self, timeout: float | None) -> LentRows | None:
+        """The rows not written yet, lent to go with the run's end; or, when the writer cannot
+        lend them, None once they are written here (``flushed`` says whether all were)."""
+        lent = self._writer.lend()
+        if lent is None:
+            self.flushed = self._writer.close(timeout)
+        return lent
 
     def _end_plain_run(self) -> None:
         """Record the end, retrying while the store/server is away (a retried finish is
